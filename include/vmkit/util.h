@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/* util: small helpers with no vmkit dependencies. */
+#ifndef VMKIT_UTIL_H
+#define VMKIT_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((uint64_t)(a) - 1))
+#define ALIGN_DOWN(x, a) ((x) & ~((uint64_t)(a) - 1))
+#define KiB (1024ULL)
+#define MiB (1024ULL * KiB)
+#define GiB (1024ULL * MiB)
+
+/*
+ * Parse a size such as "128M", "2G", "4096" (bytes), "512K". Suffixes K/M/G/T
+ * (binary, case-insensitive, optional trailing "iB"/"B"). Returns 0 or -EINVAL
+ * (malformed) / -ERANGE (overflow).
+ */
+int parse_size(const char *s, uint64_t *out);
+
+/* Parse a decimal unsigned integer in [min, max]. 0, -EINVAL or -ERANGE. */
+int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/*
+ * Read a whole file into a malloc'd buffer (caller frees). Refuses files larger
+ * than max_len with -EFBIG. Returns 0 or -errno.
+ */
+int read_file_all(const char *path, size_t max_len, uint8_t **buf, size_t *len);
+
+/* Monotonic clock in nanoseconds. */
+uint64_t now_ns(void);
+
+/* Little-endian accessors for byte buffers (guest structures are LE). */
+static inline uint16_t get_le16(const void *p)
+{
+	const uint8_t *b = p;
+	return (uint16_t)(b[0] | b[1] << 8);
+}
+static inline uint32_t get_le32(const void *p)
+{
+	const uint8_t *b = p;
+	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+static inline uint64_t get_le64(const void *p)
+{
+	return (uint64_t)get_le32(p) | (uint64_t)get_le32((const uint8_t *)p + 4) << 32;
+}
+static inline void put_le16(void *p, uint16_t v)
+{
+	uint8_t *b = p;
+	b[0] = v;
+	b[1] = v >> 8;
+}
+static inline void put_le32(void *p, uint32_t v)
+{
+	uint8_t *b = p;
+	b[0] = v;
+	b[1] = v >> 8;
+	b[2] = v >> 16;
+	b[3] = v >> 24;
+}
+static inline void put_le64(void *p, uint64_t v)
+{
+	put_le32(p, (uint32_t)v);
+	put_le32((uint8_t *)p + 4, (uint32_t)(v >> 32));
+}
+
+/* Sum of bytes, as used by ACPI and MP table checksums. */
+uint8_t byte_sum(const void *buf, size_t len);
+
+#endif
