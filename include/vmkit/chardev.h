@@ -47,4 +47,27 @@ static inline void chardev_input_ready(struct chardev *c)
 		c->ops->input_ready(c);
 }
 
+struct event_loop;
+
+/*
+ * Open a backend from a --console style spec: "stdio", "none", "file:PATH",
+ * "pty". stdio on a terminal switches it to raw mode (restored by
+ * chardev_close, at exit, and on fatal signals) and enables the escape
+ * Ctrl-A x (quit) / Ctrl-A Ctrl-A (send Ctrl-A). NULL + one line in err.
+ */
+struct chardev *chardev_open(const char *spec, char *err, size_t errlen);
+
+/*
+ * Connect the frontend and start delivering input on the loop's thread.
+ * quit is called (loop thread) when the user types the escape Ctrl-A x.
+ */
+int chardev_attach(struct chardev *c, struct event_loop *loop, const struct chardev_frontend *fe,
+		   void (*quit)(void *opaque), void *quit_opaque);
+
+/* Restore the terminal and free. NULL is fine. */
+void chardev_close(struct chardev *c);
+
+/* Restore any terminal put in raw mode (async-signal-safe; for fatal paths). */
+void chardev_restore_terminals(void);
+
 #endif

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vm: one virtual machine. vm_create() runs the build phases in a fixed order
+ * (kvm, memory, irqchip, buses, devices, firmware tables, kernel, vCPUs);
+ * vm_run() runs it to completion; vm_destroy() tears down in reverse.
+ */
+#ifndef VMKIT_VM_H
+#define VMKIT_VM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VM_DEFAULT_MEMORY (256ULL << 20)
+#define VM_MIN_MEMORY (16ULL << 20)
+#define VM_MAX_CPUS 255 /* xAPIC IDs in MADT/MP table */
+
+struct vm_config {
+	const char *kernel;  /* required */
+	const char *initrd;  /* optional */
+	const char *cmdline; /* optional */
+	uint64_t mem_size;
+	unsigned int nr_cpus;
+	const char *console; /* stdio|none|file:PATH|pty */
+	const char *kvm_path;
+};
+
+/* Fill defaults. */
+void vm_config_init(struct vm_config *c);
+
+/*
+ * Parse `vmkit run` arguments (argv[0] is "run"). Returns 0, 1 when --help
+ * was asked for, or -EINVAL with one line in err (exit status 2).
+ */
+int run_options_parse(int argc, char **argv, struct vm_config *c, char *err, size_t errlen);
+
+/* The text of `vmkit run --help`. */
+extern const char run_usage[];
+
+struct vm;
+
+/* Build the VM. -errno with one line in err (exit status 1). */
+int vm_create(struct vm **out, const struct vm_config *cfg, char *err, size_t errlen);
+
+/*
+ * Run until the guest powers off, resets, exits through the debug port, or
+ * fails; returns the process exit status (VMKIT_EXIT_* or debug-exit code).
+ * Handles SIGINT/SIGTERM/SIGHUP (status 128 + signal).
+ */
+int vm_run(struct vm *vm);
+
+void vm_destroy(struct vm *vm);
+
+#endif

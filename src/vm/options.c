@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: MIT
+/* `vmkit run` option parsing. Kept out of main() so unit tests can drive it. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vmkit/util.h"
+#include "vmkit/vm.h"
+
+const char run_usage[] =
+	"Usage: vmkit run --kernel PATH [options]\n"
+	"\n"
+	"Boot a virtual machine on /dev/kvm from a kernel image.\n"
+	"\n"
+	"  -k, --kernel PATH     kernel image: Linux bzImage, ELF vmlinux (PVH entry if\n"
+	"                        present) or multiboot v1 kernel, detected by content\n"
+	"  -i, --initrd PATH     initial ramdisk (multiboot: passed as the first module)\n"
+	"  -a, --cmdline STR     kernel command line\n"
+	"  -m, --memory SIZE     guest RAM, e.g. 512M, 2G (default 256M, min 16M,\n"
+	"                        a multiple of 1M; RAM above 2816M is placed above 4G)\n"
+	"  -c, --cpus N          number of vCPUs, 1-255 (default 1)\n"
+	"      --console BACKEND serial console (COM1): stdio (default), none,\n"
+	"                        file:PATH (output only) or pty (prints the pty path)\n"
+	"  -h, --help            show this help\n"
+	"\n"
+	"On a terminal, --console stdio switches it to raw mode (restored on exit);\n"
+	"type Ctrl-A x to quit, Ctrl-A Ctrl-A to send Ctrl-A.\n"
+	"\n"
+	"Exit status:\n"
+	"  0        the guest powered off (ACPI S5)\n"
+	"  1        vmkit failed at run time (bad image, /dev/kvm unavailable, ...)\n"
+	"  2        bad command line\n"
+	"  4        the guest requested a reset/reboot\n"
+	"  6        the guest crashed the VM (triple fault, KVM internal error);\n"
+	"           registers are printed on stderr\n"
+	"  (v<<1)|1 the guest wrote v to the debug-exit port 0xf4\n"
+	"  128+N    vmkit was stopped by signal N (SIGINT, SIGTERM, SIGHUP)\n";
+
+void vm_config_init(struct vm_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->mem_size = VM_DEFAULT_MEMORY;
+	c->nr_cpus = 1;
+	c->console = "stdio";
+	c->kvm_path = "/dev/kvm";
+}
+
+static uint64_t host_ram(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+
+	return pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : 0;
+}
+
+static int parse_memory(const char *s, uint64_t *out, char *err, size_t errlen)
+{
+	uint64_t v, host;
+
+	if (parse_size(s, &v)) {
+		snprintf(err, errlen, "invalid --memory '%s' (expected a size such as 512M or 2G)", s);
+		return -EINVAL;
+	}
+	if (v < VM_MIN_MEMORY) {
+		snprintf(err, errlen, "--memory %s is too small (minimum 16M)", s);
+		return -EINVAL;
+	}
+	if (v % MiB) {
+		snprintf(err, errlen, "--memory %s is not a multiple of 1M", s);
+		return -EINVAL;
+	}
+	host = host_ram();
+	if (host && v > host) {
+		snprintf(err, errlen, "--memory %s exceeds this host's %llu MiB of RAM", s,
+			 (unsigned long long)(host / MiB));
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+int run_options_parse(int argc, char **argv, struct vm_config *c, char *err, size_t errlen)
+{
+	enum { OPT_CONSOLE = 256 };
+	static const struct option opts[] = {
+		{ "kernel", required_argument, NULL, 'k' }, { "initrd", required_argument, NULL, 'i' },
+		{ "cmdline", required_argument, NULL, 'a' }, { "memory", required_argument, NULL, 'm' },
+		{ "cpus", required_argument, NULL, 'c' },    { "console", required_argument, NULL, OPT_CONSOLE },
+		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
+	};
+	uint64_t v;
+	int opt;
+
+	err[0] = '\0';
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":k:i:a:m:c:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'k':
+			c->kernel = optarg;
+			break;
+		case 'i':
+			c->initrd = optarg;
+			break;
+		case 'a':
+			c->cmdline = optarg;
+			break;
+		case 'm':
+			if (parse_memory(optarg, &c->mem_size, err, errlen))
+				return -EINVAL;
+			break;
+		case 'c':
+			if (parse_uint(optarg, 1, VM_MAX_CPUS, &v)) {
+				snprintf(err, errlen, "invalid --cpus '%s' (expected 1-%d)", optarg, VM_MAX_CPUS);
+				return -EINVAL;
+			}
+			c->nr_cpus = (unsigned int)v;
+			break;
+		case OPT_CONSOLE:
+			if (strcmp(optarg, "stdio") && strcmp(optarg, "none") && strcmp(optarg, "pty") &&
+			    (strncmp(optarg, "file:", 5) || !optarg[5])) {
+				snprintf(err, errlen,
+					 "invalid --console '%s' (expected stdio, none, file:PATH or pty)", optarg);
+				return -EINVAL;
+			}
+			c->console = optarg;
+			break;
+		case 'h':
+			return 1;
+		case ':':
+			snprintf(err, errlen, "option %s needs an argument", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			snprintf(err, errlen, "unknown option '%s' (see vmkit run --help)", argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument '%s' (see vmkit run --help)", argv[optind]);
+		return -EINVAL;
+	}
+	if (!c->kernel) {
+		snprintf(err, errlen, "--kernel is required (see vmkit run --help)");
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -1,0 +1,470 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Building, running and tearing down one VM. The build phases run in a fixed
+ * order and vm_destroy() undoes whatever was built, in reverse.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "vm_priv.h"
+#include "vmkit/boot.h"
+#include "vmkit/log.h"
+#include "vmkit/util.h"
+#include "vmkit/x86.h"
+#include "vmkit/x86_vcpu.h"
+
+/* KVM's private pages for VMX real mode, just below the BIOS ROM area. */
+#define KVM_IDENTITY_MAP_ADDR 0xfffbc000ULL
+#define KVM_TSS_ADDR 0xfffbd000ULL
+
+#define MAX_KERNEL_SIZE (512ULL * MiB)
+#define MAX_INITRD_SIZE (2ULL * GiB)
+
+void vm_stop(struct vm *vm, int status)
+{
+	pthread_mutex_lock(&vm->stop_lock);
+	if (!atomic_load(&vm->stopping)) {
+		vm->exit_status = status;
+		atomic_store(&vm->stopping, true);
+	}
+	pthread_mutex_unlock(&vm->stop_lock);
+	vcpus_kick_all(vm);
+	if (vm->loop_ready)
+		event_loop_stop(&vm->loop);
+}
+
+static void machine_request_cb(void *ctx, enum machine_event ev, int status)
+{
+	struct vm *vm = ctx;
+
+	switch (ev) {
+	case MACHINE_POWEROFF:
+		log_info("guest powered off");
+		vm_stop(vm, VMKIT_EXIT_POWEROFF);
+		break;
+	case MACHINE_RESET:
+		log_info("guest requested a reset");
+		vm_stop(vm, VMKIT_EXIT_RESET);
+		break;
+	case MACHINE_DEBUG_EXIT:
+		vm_stop(vm, status);
+		break;
+	}
+}
+
+static void irq_set_cb(void *ctx, uint32_t gsi, int level)
+{
+	struct vm *vm = ctx;
+	int err = kvm_irq_line(&vm->kvm, gsi, level);
+
+	if (err)
+		log_ratelimited(LOG_WARN, "KVM_IRQ_LINE gsi %u: %s", gsi, strerror(-err));
+}
+
+static struct irq_line vm_irq(struct vm *vm, uint32_t gsi)
+{
+	return (struct irq_line){ .set = irq_set_cb, .ctx = vm, .gsi = gsi };
+}
+
+static int add_device(struct vm *vm, const struct device_ops *ops, void *impl)
+{
+	struct device *d = calloc(1, sizeof(*d)), **pp;
+
+	if (!d) {
+		ops->destroy(impl);
+		return -ENOMEM;
+	}
+	d->ops = ops;
+	d->impl = impl;
+	/* Append: teardown walks the list in order, after the buses stop dispatching. */
+	for (pp = &vm->devices; *pp; pp = &(*pp)->next)
+		;
+	*pp = d;
+	return 0;
+}
+
+static void console_quit(void *opaque)
+{
+	struct vm *vm = opaque;
+
+	fprintf(stderr, "\r\nvmkit: terminated by Ctrl-A x\r\n");
+	vm_stop(vm, VMKIT_EXIT_POWEROFF);
+}
+
+/* Phase: legacy PC devices on the PIO bus. */
+static int build_devices(struct vm *vm, char *err, size_t errlen)
+{
+	struct irq_line irq_com1 = vm_irq(vm, X86_COM1_IRQ), irq_rtc = vm_irq(vm, X86_RTC_IRQ),
+			irq_kbd = vm_irq(vm, X86_KBD_IRQ), irq_mouse = vm_irq(vm, X86_MOUSE_IRQ),
+			irq_sci = vm_irq(vm, X86_ACPI_SCI_IRQ);
+	struct serial *com1;
+	struct i8042 *kbc;
+	struct debug_exit *dbg;
+	struct acpi_pm *pm;
+	int r;
+
+	vm->console = chardev_open(vm->cfg.console, err, errlen);
+	if (!vm->console)
+		return -EINVAL;
+
+	com1 = serial_create(&irq_com1, vm->console);
+	vm->rtc = rtc_create(&irq_rtc);
+	kbc = i8042_create(&irq_kbd, &irq_mouse, &vm->ctl);
+	dbg = debug_exit_create(&vm->ctl);
+	pm = acpi_pm_create(&irq_sci, &vm->ctl);
+	if (!com1 || !vm->rtc || !kbc || !dbg || !pm) {
+		snprintf(err, errlen, "cannot create the legacy devices: out of memory");
+		return -ENOMEM;
+	}
+	if ((r = add_device(vm, &serial_ops, com1)) || (r = add_device(vm, &rtc_ops, vm->rtc)) ||
+	    (r = add_device(vm, &i8042_ops, kbc)) || (r = add_device(vm, &debug_exit_ops, dbg)) ||
+	    (r = add_device(vm, &acpi_pm_ops, pm)))
+		goto fail;
+
+	if ((r = bus_register(&vm->pio, X86_COM1_PORT, 8, serial_io, com1, "com1")) ||
+	    (r = bus_register(&vm->pio, X86_RTC_PORT, 2, rtc_io, vm->rtc, "rtc")) ||
+	    (r = bus_register(&vm->pio, X86_I8042_DATA, 1, i8042_data_io, kbc, "i8042-data")) ||
+	    (r = bus_register(&vm->pio, X86_I8042_CMD, 1, i8042_cmd_io, kbc, "i8042-cmd")) ||
+	    (r = bus_register(&vm->pio, X86_DEBUG_EXIT_PORT, 4, debug_exit_io, dbg, "debug-exit")) ||
+	    (r = bus_register(&vm->pio, X86_ACPI_PM_BASE, X86_ACPI_PM_LEN, acpi_pm_io, pm, "acpi-pm")) ||
+	    (r = bus_register(&vm->pio, X86_RESET_CONTROL_PORT, 1, acpi_pm_reset_io, pm, "reset")))
+		goto fail;
+
+	struct chardev_frontend fe = { .receive = serial_receive, .opaque = com1 };
+	r = chardev_attach(vm->console, &vm->loop, &fe, console_quit, vm);
+	if (r)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot wire the legacy devices: %s", strerror(-r));
+	return r;
+}
+
+/* Phase: PCI host bridge (config mechanism #1 + ECAM). */
+static int build_pci(struct vm *vm, char *err, size_t errlen)
+{
+	int r = pci_bus_init(&vm->pci, &vm->pio, &vm->mmio);
+
+	if (r)
+		goto fail;
+	vm->pci_ready = true;
+	r = pci_bus_register_host(&vm->pci, X86_ECAM_BASE, X86_ECAM_SIZE >> 20);
+	if (r)
+		goto fail;
+	r = pci_host_bridge_create(&vm->pci);
+	if (r)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot create the PCI host bridge: %s", strerror(-r));
+	return r;
+}
+
+/* CMOS memory-size and CPU-count registers, as PC firmware leaves them. */
+static void fill_cmos(struct vm *vm)
+{
+	uint64_t low = x86_lowmem_size(vm->cfg.mem_size), high = x86_highmem_size(vm->cfg.mem_size);
+	uint64_t ext_kb = low > MiB ? (low - MiB) / KiB : 0;
+	uint64_t above16m = low > 16 * MiB ? (low - 16 * MiB) / (64 * KiB) : 0;
+	uint64_t above4g = high / (64 * KiB);
+
+	ext_kb = MIN(ext_kb, 0xffffULL);
+	above16m = MIN(above16m, 0xffffULL);
+	rtc_set_cmos(vm->rtc, 0x15, 640 & 0xff); /* base memory in KiB */
+	rtc_set_cmos(vm->rtc, 0x16, 640 >> 8);
+	rtc_set_cmos(vm->rtc, 0x17, ext_kb & 0xff); /* extended memory (1M-65M) in KiB */
+	rtc_set_cmos(vm->rtc, 0x18, ext_kb >> 8);
+	rtc_set_cmos(vm->rtc, 0x30, ext_kb & 0xff);
+	rtc_set_cmos(vm->rtc, 0x31, ext_kb >> 8);
+	rtc_set_cmos(vm->rtc, 0x34, above16m & 0xff); /* RAM above 16M in 64K units */
+	rtc_set_cmos(vm->rtc, 0x35, above16m >> 8);
+	rtc_set_cmos(vm->rtc, 0x5b, above4g & 0xff); /* RAM above 4G in 64K units */
+	rtc_set_cmos(vm->rtc, 0x5c, (above4g >> 8) & 0xff);
+	rtc_set_cmos(vm->rtc, 0x5d, (above4g >> 16) & 0xff);
+	rtc_set_cmos(vm->rtc, 0x5f, (uint8_t)(vm->nr_vcpus - 1));
+}
+
+/* Phase: e820, ACPI, MP table, BIOS data area; then the kernel. */
+static int build_tables_and_load(struct vm *vm, struct boot_result *br, char *err, size_t errlen)
+{
+	struct e820_entry e820[E820_MAX_ENTRIES];
+	struct acpi_config acfg = {
+		.nr_cpus = vm->nr_vcpus,
+		.ram_size = vm->cfg.mem_size,
+		.ecam_base = X86_ECAM_BASE,
+		.ecam_buses = X86_ECAM_SIZE >> 20,
+		.mmio32_base = X86_PCI_MMIO32_BASE,
+		.mmio32_end = X86_PCI_MMIO32_END,
+		.mmio64_base = x86_pci_mmio64_base(vm->cfg.mem_size),
+		.mmio64_end = x86_pci_mmio64_base(vm->cfg.mem_size) + X86_PCI_MMIO64_SIZE,
+		.pci_io_base = X86_PCI_IO_BASE,
+		.pci_io_end = X86_PCI_IO_END,
+	};
+	uint8_t *kernel = NULL, *initrd = NULL;
+	size_t kernel_len = 0, initrd_len = 0;
+	uint64_t rsdp = 0;
+	uint16_t bda[2];
+	int n, r;
+
+	n = x86_e820_build(vm->cfg.mem_size, e820, E820_MAX_ENTRIES);
+	if (n < 0) {
+		snprintf(err, errlen, "cannot build the e820 map: %s", strerror(-n));
+		return n;
+	}
+	r = acpi_build(&vm->mem, X86_ACPI_BASE, X86_ACPI_SIZE, &acfg, &rsdp);
+	if (r) {
+		snprintf(err, errlen, "cannot build the ACPI tables: %s", strerror(-r));
+		return r;
+	}
+	r = mptable_build(&vm->mem, X86_MPTABLE_BASE, X86_MPTABLE_SIZE, vm->nr_vcpus);
+	if (r) {
+		snprintf(err, errlen, "cannot build the MP table: %s", strerror(-r));
+		return r;
+	}
+	/* BDA: EBDA segment at 0x40e, base memory size in KiB at 0x413. */
+	bda[0] = X86_EBDA >> 4;
+	guest_mem_write(&vm->mem, 0x40e, &bda[0], 2);
+	bda[1] = X86_EBDA >> 10;
+	guest_mem_write(&vm->mem, 0x413, &bda[1], 2);
+	fill_cmos(vm);
+
+	r = read_file_all(vm->cfg.kernel, MAX_KERNEL_SIZE, &kernel, &kernel_len);
+	if (r) {
+		snprintf(err, errlen, "cannot read kernel %s: %s", vm->cfg.kernel,
+			 r == -EFBIG ? "larger than 512 MiB" : strerror(-r));
+		return r;
+	}
+	if (vm->cfg.initrd) {
+		r = read_file_all(vm->cfg.initrd, MAX_INITRD_SIZE, &initrd, &initrd_len);
+		if (r) {
+			snprintf(err, errlen, "cannot read initrd %s: %s", vm->cfg.initrd,
+				 r == -EFBIG ? "larger than 2 GiB" : strerror(-r));
+			free(kernel);
+			return r;
+		}
+	}
+	struct boot_images img = {
+		.kernel = kernel, .kernel_len = kernel_len,
+		.initrd = initrd, .initrd_len = initrd_len,
+		.cmdline = vm->cfg.cmdline,
+	};
+	struct boot_env env = { .e820 = e820, .nr_e820 = (unsigned int)n, .rsdp_gpa = rsdp };
+	char lerr[256] = "";
+	r = boot_load(&vm->mem, &img, &env, br, lerr, sizeof(lerr));
+	if (r)
+		snprintf(err, errlen, "%s: %s", vm->cfg.kernel, lerr[0] ? lerr : strerror(-r));
+	free(kernel);
+	free(initrd);
+	return r;
+}
+
+static int build_vcpus(struct vm *vm, const struct boot_result *br, char *err, size_t errlen)
+{
+	struct kvm_cpuid2 *cpuid = NULL;
+	int max = kvm_check_extension(&vm->kvm, KVM_CAP_MAX_VCPUS);
+	int r;
+
+	if (max <= 0)
+		max = kvm_check_extension(&vm->kvm, KVM_CAP_NR_VCPUS);
+	if (max > 0 && vm->nr_vcpus > (unsigned int)max) {
+		snprintf(err, errlen, "--cpus %u exceeds what this host's KVM supports (%d)", vm->nr_vcpus, max);
+		return -EINVAL;
+	}
+	r = kvm_get_supported_cpuid(&vm->kvm, &cpuid);
+	if (r) {
+		snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-r));
+		return r;
+	}
+	vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *c = &vm->vcpus[i];
+		c->vm = vm;
+		c->kv.fd = -1;
+		r = kvm_vcpu_create(&vm->kvm, i, &c->kv);
+		if (r) {
+			snprintf(err, errlen, "cannot create vCPU %u: %s", i, strerror(-r));
+			goto out;
+		}
+		r = x86_cpuid_setup(&c->kv, cpuid, vm->nr_vcpus);
+		if (!r)
+			r = x86_vcpu_init(&c->kv);
+		if (r) {
+			snprintf(err, errlen, "cannot set up vCPU %u: %s", i, strerror(-r));
+			goto out;
+		}
+	}
+	/* APs stay in wait-for-SIPI (KVM's default for non-boot vCPUs with an in-kernel LAPIC). */
+	r = x86_boot_cpu_setup(&vm->mem, &vm->vcpus[0].kv, br);
+	if (r)
+		snprintf(err, errlen, "cannot set the boot CPU state: %s", strerror(-r));
+out:
+	free(cpuid);
+	if (r == -ENOMEM)
+		snprintf(err, errlen, "out of memory creating vCPUs");
+	return r;
+}
+
+int vm_create(struct vm **out, const struct vm_config *cfg, char *err, size_t errlen)
+{
+	struct boot_result br;
+	struct vm *vm = calloc(1, sizeof(*vm));
+	int r;
+
+	if (!vm) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	vm->cfg = *cfg;
+	vm->nr_vcpus = cfg->nr_cpus;
+	vm->signal_fd = -1;
+	vm->kvm.dev_fd = vm->kvm.vm_fd = -1;
+	pthread_mutex_init(&vm->stop_lock, NULL);
+	vm->ctl = (struct machine_ctl){ .request = machine_request_cb, .ctx = vm };
+	guest_mem_init(&vm->mem);
+
+	/* Phase 1: KVM */
+	r = kvm_open(&vm->kvm, cfg->kvm_path, err, errlen);
+	if (r)
+		goto fail;
+	/* Phase 2: memory */
+	r = x86_mem_layout(&vm->mem, cfg->mem_size);
+	if (r) {
+		snprintf(err, errlen, "cannot allocate %llu MiB of guest memory: %s",
+			 (unsigned long long)(cfg->mem_size / MiB), strerror(-r));
+		goto fail;
+	}
+	for (unsigned int i = 0; i < vm->mem.nr; i++) {
+		const struct guest_mem_region *g = &vm->mem.regions[i];
+		r = kvm_add_memory(&vm->kvm, g->gpa, g->size, g->hva);
+		if (r) {
+			snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s", strerror(-r));
+			goto fail;
+		}
+	}
+	/* Phase 3: interrupt controllers and PIT */
+	r = kvm_create_irqchip_and_pit(&vm->kvm, KVM_TSS_ADDR, KVM_IDENTITY_MAP_ADDR);
+	if (r) {
+		snprintf(err, errlen, "cannot create the in-kernel irqchip/PIT: %s", strerror(-r));
+		goto fail;
+	}
+	/* Phase 4: buses and the event loop */
+	if ((r = bus_init(&vm->pio, "pio")) || (r = bus_init(&vm->mmio, "mmio"))) {
+		snprintf(err, errlen, "cannot create buses: %s", strerror(-r));
+		goto fail;
+	}
+	vm->buses_ready = true;
+	r = event_loop_init(&vm->loop);
+	if (r) {
+		snprintf(err, errlen, "cannot create the event loop: %s", strerror(-r));
+		goto fail;
+	}
+	vm->loop_ready = true;
+	r = build_pci(vm, err, errlen);
+	if (r)
+		goto fail;
+	/* Phase 5: devices */
+	r = build_devices(vm, err, errlen);
+	if (r)
+		goto fail;
+	/* Phase 6: firmware tables and the kernel */
+	r = build_tables_and_load(vm, &br, err, errlen);
+	if (r)
+		goto fail;
+	log_info("loaded %s kernel, entry 0x%llx", br.format, (unsigned long long)br.entry);
+	/* Phase 7: vCPUs */
+	r = build_vcpus(vm, &br, err, errlen);
+	if (r)
+		goto fail;
+	*out = vm;
+	return 0;
+fail:
+	vm_destroy(vm);
+	return r;
+}
+
+static void on_signal(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	struct signalfd_siginfo si;
+
+	if (read(vm->signal_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	fprintf(stderr, "\r\nvmkit: stopping on signal %u\r\n", si.ssi_signo);
+	vm_stop(vm, 128 + (int)si.ssi_signo);
+}
+
+int vm_run(struct vm *vm)
+{
+	sigset_t set;
+	int r;
+
+	/* Host signals are handled on the loop thread; vCPU threads inherit the mask. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	vm->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (vm->signal_fd >= 0)
+		event_loop_add(&vm->loop, vm->signal_fd, EPOLLIN, on_signal, vm);
+
+	r = vcpus_start(vm);
+	if (r) {
+		fprintf(stderr, "vmkit: cannot start vCPU threads: %s\n", strerror(-r));
+		vm_stop(vm, VMKIT_EXIT_ERROR);
+	}
+	r = event_loop_run(&vm->loop);
+	if (r) {
+		fprintf(stderr, "vmkit: event loop failed: %s\n", strerror(-r));
+		vm_stop(vm, VMKIT_EXIT_ERROR);
+	}
+	vm_stop(vm, VMKIT_EXIT_ERROR); /* no-op unless the loop ended by itself */
+	vcpus_join(vm);
+	return vm->exit_status;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (!vm)
+		return;
+	vcpus_join(vm);
+	if (vm->vcpus) {
+		for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+			if (vm->vcpus[i].kv.fd >= 0 || vm->vcpus[i].kv.run)
+				kvm_vcpu_destroy(&vm->kvm, &vm->vcpus[i].kv);
+		free(vm->vcpus);
+	}
+	/* The console first: it restores the terminal and stops feeding the UART. */
+	chardev_close(vm->console);
+	while (vm->devices) {
+		struct device *d = vm->devices;
+		vm->devices = d->next;
+		d->ops->destroy(d->impl);
+		free(d);
+	}
+	if (vm->pci_ready)
+		pci_bus_destroy(&vm->pci);
+	if (vm->signal_fd >= 0)
+		close(vm->signal_fd);
+	if (vm->loop_ready)
+		event_loop_destroy(&vm->loop);
+	if (vm->buses_ready) {
+		bus_destroy(&vm->pio);
+		bus_destroy(&vm->mmio);
+	}
+	kvm_close(&vm->kvm);
+	guest_mem_free(&vm->mem);
+	pthread_mutex_destroy(&vm->stop_lock);
+	free(vm);
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/* Private VM state shared by vm.c (build/teardown) and vcpu.c (run loop). */
+#ifndef VMKIT_VM_PRIV_H
+#define VMKIT_VM_PRIV_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "vmkit/bus.h"
+#include "vmkit/chardev.h"
+#include "vmkit/dev.h"
+#include "vmkit/event.h"
+#include "vmkit/kvm.h"
+#include "vmkit/mem.h"
+#include "vmkit/pci.h"
+#include "vmkit/vm.h"
+
+struct vcpu {
+	struct vm *vm;
+	struct kvm_vcpu kv;
+	pthread_t thread;
+	bool thread_started;
+};
+
+struct vm {
+	struct vm_config cfg;
+	struct kvm kvm;
+	struct guest_mem mem;
+	struct bus pio, mmio;
+	bool buses_ready;
+	struct pci_bus pci;
+	bool pci_ready;
+	struct event_loop loop;
+	bool loop_ready;
+	struct chardev *console;
+	struct device *devices; /* reset/save/destroy in list order */
+	struct vcpu *vcpus;
+	unsigned int nr_vcpus;
+	struct machine_ctl ctl;
+	struct rtc *rtc;
+
+	pthread_mutex_t stop_lock;
+	atomic_bool stopping;
+	int exit_status;
+	int signal_fd;
+};
+
+/* Request the VM to stop with this exit status (first request wins). Any thread. */
+void vm_stop(struct vm *vm, int status);
+
+/* Start/join the vCPU threads (vcpu.c). */
+int vcpus_start(struct vm *vm);
+void vcpus_kick_all(struct vm *vm);
+void vcpus_join(struct vm *vm);
+
+#endif
