@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: MIT
+/* `vmkit run` option parsing: defaults, valid forms, one clear error for bad input. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "vmkit/util.h"
+#include "vmkit/vm.h"
+
+static int parse(struct vm_config *c, char *err, int argc, char **argv)
+{
+	vm_config_init(c);
+	return run_options_parse(argc, argv, c, err, 256);
+}
+
+#define PARSE(c, err, ...)                                                           \
+	({                                                                           \
+		char *argv_[] = { "run", __VA_ARGS__, NULL };                        \
+		parse((c), (err), (int)(sizeof(argv_) / sizeof(argv_[0])) - 1, argv_); \
+	})
+
+static void test_defaults(void **state)
+{
+	struct vm_config c;
+	char err[256];
+
+	assert_int_equal(PARSE(&c, err, "--kernel", "k"), 0);
+	assert_string_equal(c.kernel, "k");
+	assert_int_equal(c.mem_size, 256 * MiB);
+	assert_int_equal(c.nr_cpus, 1);
+	assert_string_equal(c.console, "stdio");
+	assert_null(c.initrd);
+	assert_null(c.cmdline);
+}
+
+static void test_all_options(void **state)
+{
+	struct vm_config c;
+	char err[256];
+
+	assert_int_equal(PARSE(&c, err, "--kernel", "bz", "--initrd", "rd", "--cmdline", "console=ttyS0 quiet",
+			       "--memory", "1G", "--cpus", "4", "--console", "file:/tmp/x"),
+			 0);
+	assert_string_equal(c.initrd, "rd");
+	assert_string_equal(c.cmdline, "console=ttyS0 quiet");
+	assert_int_equal(c.mem_size, GiB);
+	assert_int_equal(c.nr_cpus, 4);
+	assert_string_equal(c.console, "file:/tmp/x");
+	assert_int_equal(PARSE(&c, err, "-k", "bz", "-m", "64M", "-c", "2", "--console=pty"), 0);
+	assert_int_equal(c.mem_size, 64 * MiB);
+	assert_string_equal(c.console, "pty");
+}
+
+static void test_help(void **state)
+{
+	struct vm_config c;
+	char err[256];
+
+	assert_int_equal(PARSE(&c, err, "--help"), 1);
+	assert_non_null(strstr(run_usage, "--console"));
+	assert_non_null(strstr(run_usage, "Exit status"));
+}
+
+static void test_errors(void **state)
+{
+	struct vm_config c;
+	char err[256];
+
+	assert_int_equal(PARSE(&c, err, "--memory", "1G"), -EINVAL);
+	assert_non_null(strstr(err, "--kernel is required"));
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--memory", "lots"), -EINVAL);
+	assert_non_null(strstr(err, "invalid --memory"));
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--memory", "1M"), -EINVAL);
+	assert_non_null(strstr(err, "too small"));
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--memory", "100000T"), -EINVAL);
+	assert_non_null(strstr(err, "exceeds this host"));
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--memory", "20000001"), -EINVAL);
+	assert_non_null(strstr(err, "multiple of 1M"));
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--cpus", "0"), -EINVAL);
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--cpus", "9999"), -EINVAL);
+	assert_non_null(strstr(err, "invalid --cpus"));
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--cpus", "two"), -EINVAL);
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--console", "tcp:1"), -EINVAL);
+	assert_non_null(strstr(err, "invalid --console"));
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--console", "file:"), -EINVAL);
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--bogus"), -EINVAL);
+	assert_non_null(strstr(err, "unknown option '--bogus'"));
+	assert_int_equal(PARSE(&c, err, "-k", "x", "extra"), -EINVAL);
+	assert_non_null(strstr(err, "unexpected argument"));
+	assert_int_equal(PARSE(&c, err, "-k"), -EINVAL);
+	assert_non_null(strstr(err, "needs an argument"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_all_options),
+		cmocka_unit_test(test_help),
+		cmocka_unit_test(test_errors),
+	};
+	return cmocka_run_group_tests_name("options", tests, NULL, NULL);
+}
