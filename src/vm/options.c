@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -44,7 +45,9 @@ void vm_config_init(struct vm_config *c)
 	c->mem_size = VM_DEFAULT_MEMORY;
 	c->nr_cpus = 1;
 	c->console = "stdio";
-	c->kvm_path = "/dev/kvm";
+	c->kvm_path = getenv("VMKIT_KVM_DEVICE");
+	if (!c->kvm_path || !*c->kvm_path)
+		c->kvm_path = "/dev/kvm";
 }
 
 static uint64_t host_ram(void)

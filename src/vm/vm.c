@@ -206,8 +206,6 @@ static int build_tables_and_load(struct vm *vm, struct boot_result *br, char *er
 		.pci_io_base = X86_PCI_IO_BASE,
 		.pci_io_end = X86_PCI_IO_END,
 	};
-	uint8_t *kernel = NULL, *initrd = NULL;
-	size_t kernel_len = 0, initrd_len = 0;
 	uint64_t rsdp = 0;
 	uint16_t bda[2];
 	int n, r;
@@ -234,24 +232,9 @@ static int build_tables_and_load(struct vm *vm, struct boot_result *br, char *er
 	guest_mem_write(&vm->mem, 0x413, &bda[1], 2);
 	fill_cmos(vm);
 
-	r = read_file_all(vm->cfg.kernel, MAX_KERNEL_SIZE, &kernel, &kernel_len);
-	if (r) {
-		snprintf(err, errlen, "cannot read kernel %s: %s", vm->cfg.kernel,
-			 r == -EFBIG ? "larger than 512 MiB" : strerror(-r));
-		return r;
-	}
-	if (vm->cfg.initrd) {
-		r = read_file_all(vm->cfg.initrd, MAX_INITRD_SIZE, &initrd, &initrd_len);
-		if (r) {
-			snprintf(err, errlen, "cannot read initrd %s: %s", vm->cfg.initrd,
-				 r == -EFBIG ? "larger than 2 GiB" : strerror(-r));
-			free(kernel);
-			return r;
-		}
-	}
 	struct boot_images img = {
-		.kernel = kernel, .kernel_len = kernel_len,
-		.initrd = initrd, .initrd_len = initrd_len,
+		.kernel = vm->kernel, .kernel_len = vm->kernel_len,
+		.initrd = vm->initrd, .initrd_len = vm->initrd_len,
 		.cmdline = vm->cfg.cmdline,
 	};
 	struct boot_env env = { .e820 = e820, .nr_e820 = (unsigned int)n, .rsdp_gpa = rsdp };
@@ -259,9 +242,46 @@ static int build_tables_and_load(struct vm *vm, struct boot_result *br, char *er
 	r = boot_load(&vm->mem, &img, &env, br, lerr, sizeof(lerr));
 	if (r)
 		snprintf(err, errlen, "%s: %s", vm->cfg.kernel, lerr[0] ? lerr : strerror(-r));
-	free(kernel);
-	free(initrd);
+	free(vm->kernel);
+	free(vm->initrd);
+	vm->kernel = vm->initrd = NULL;
 	return r;
+}
+
+/* Phase 0: read the boot images, so bad input is reported before any work. */
+static int read_images(struct vm *vm, char *err, size_t errlen)
+{
+	int r = read_file_all(vm->cfg.kernel, MAX_KERNEL_SIZE, &vm->kernel, &vm->kernel_len);
+
+	if (r) {
+		snprintf(err, errlen, "cannot read kernel %s: %s", vm->cfg.kernel,
+			 r == -EFBIG ? "larger than 512 MiB" : strerror(-r));
+		return r;
+	}
+	if (vm->kernel_len == 0) {
+		snprintf(err, errlen, "kernel %s is empty", vm->cfg.kernel);
+		return -ENOEXEC;
+	}
+	if (vm->cfg.initrd) {
+		r = read_file_all(vm->cfg.initrd, MAX_INITRD_SIZE, &vm->initrd, &vm->initrd_len);
+		if (r) {
+			snprintf(err, errlen, "cannot read initrd %s: %s", vm->cfg.initrd,
+				 r == -EFBIG ? "larger than 2 GiB" : strerror(-r));
+			return r;
+		}
+		if (vm->initrd_len > vm->cfg.mem_size) {
+			snprintf(err, errlen, "initrd %s (%zu MiB) is larger than guest memory (%llu MiB)",
+				 vm->cfg.initrd, vm->initrd_len >> 20,
+				 (unsigned long long)(vm->cfg.mem_size >> 20));
+			return -EFBIG;
+		}
+	}
+	if (vm->kernel_len > vm->cfg.mem_size) {
+		snprintf(err, errlen, "kernel %s (%zu MiB) is larger than guest memory (%llu MiB)", vm->cfg.kernel,
+			 vm->kernel_len >> 20, (unsigned long long)(vm->cfg.mem_size >> 20));
+		return -EFBIG;
+	}
+	return 0;
 }
 
 static int build_vcpus(struct vm *vm, const struct boot_result *br, char *err, size_t errlen)
@@ -332,6 +352,9 @@ int vm_create(struct vm **out, const struct vm_config *cfg, char *err, size_t er
 	vm->ctl = (struct machine_ctl){ .request = machine_request_cb, .ctx = vm };
 	guest_mem_init(&vm->mem);
 
+	r = read_images(vm, err, errlen);
+	if (r)
+		goto fail;
 	/* Phase 1: KVM */
 	r = kvm_open(&vm->kvm, cfg->kvm_path, err, errlen);
 	if (r)
@@ -465,6 +488,8 @@ void vm_destroy(struct vm *vm)
 	}
 	kvm_close(&vm->kvm);
 	guest_mem_free(&vm->mem);
+	free(vm->kernel);
+	free(vm->initrd);
 	pthread_mutex_destroy(&vm->stop_lock);
 	free(vm);
 }

@@ -39,6 +39,9 @@ struct vm {
 	unsigned int nr_vcpus;
 	struct machine_ctl ctl;
 	struct rtc *rtc;
+	/* Boot images, read before anything else is built; freed once loaded. */
+	uint8_t *kernel, *initrd;
+	size_t kernel_len, initrd_len;
 
 	pthread_mutex_t stop_lock;
 	atomic_bool stopping;
