@@ -150,6 +150,8 @@ int vcpus_start(struct vm *vm)
 
 void vcpus_kick_all(struct vm *vm)
 {
+	if (!vm->vcpus)
+		return;
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *c = &vm->vcpus[i];
 		if (c->kv.run)
@@ -161,6 +163,8 @@ void vcpus_kick_all(struct vm *vm)
 
 void vcpus_join(struct vm *vm)
 {
+	if (!vm->vcpus)
+		return;
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		if (vm->vcpus[i].thread_started) {
 			pthread_join(vm->vcpus[i].thread, NULL);
