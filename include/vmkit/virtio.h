@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio: the transport-independent half of a virtio 1.2 device: feature
+ * negotiation (s2.2), the device status state machine (s2.1, s3.1.1), queues
+ * and configuration space. A device type (virtio-blk, -net, ...) supplies a
+ * const virtio_device_ops; a transport (virtio-mmio now, virtio-pci next,
+ * vhost-user later) decodes registers and calls the virtio_dev_* functions.
+ */
+#ifndef VMKIT_VIRTIO_H
+#define VMKIT_VIRTIO_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "vmkit/mem.h"
+#include "vmkit/virtqueue.h"
+
+#define VIRTIO_MAX_QUEUES 16
+
+/* Device status bits (s2.1) */
+#define VIRTIO_STATUS_ACKNOWLEDGE 1
+#define VIRTIO_STATUS_DRIVER 2
+#define VIRTIO_STATUS_DRIVER_OK 4
+#define VIRTIO_STATUS_FEATURES_OK 8
+#define VIRTIO_STATUS_DEVICE_NEEDS_RESET 64
+#define VIRTIO_STATUS_FAILED 128
+
+/* Reserved feature bits (s6) */
+#define VIRTIO_F_INDIRECT_DESC 28
+#define VIRTIO_F_EVENT_IDX 29
+#define VIRTIO_F_VERSION_1 32
+#define VIRTIO_F_ACCESS_PLATFORM 33
+#define VIRTIO_F_RING_PACKED 34
+
+/* ISR bits (s4.1.4.5 / s4.2.2 InterruptStatus) */
+#define VIRTIO_ISR_QUEUE 1
+#define VIRTIO_ISR_CONFIG 2
+
+struct virtio_dev;
+
+struct virtio_device_ops {
+	const char *name;
+	uint32_t device_id; /* s5 */
+	unsigned int nr_queues;
+	uint16_t max_queue_size;
+	/* Device-specific configuration space (s4.x.4). Offsets < config_size. */
+	uint32_t config_size;
+	void (*config_read)(void *impl, uint32_t off, uint8_t *data, uint32_t size);
+	void (*config_write)(void *impl, uint32_t off, const uint8_t *data, uint32_t size);
+	/* Device features offered (the core adds VERSION_1, EVENT_IDX, INDIRECT, RING_PACKED). */
+	uint64_t (*features)(void *impl);
+	/* The driver set DRIVER_OK: start processing. 0 or -errno (-> DEVICE_NEEDS_RESET). */
+	int (*activate)(void *impl, struct virtio_dev *vdev);
+	/* The driver kicked queue q. May run on a vCPU thread or an I/O thread. */
+	void (*queue_notify)(void *impl, struct virtio_dev *vdev, unsigned int q);
+	/* Back to the initial state (s2.4): stop using every queue. */
+	void (*reset)(void *impl);
+	void (*destroy)(void *impl);
+};
+
+/* Interrupt delivery, provided by the transport. */
+struct virtio_irq_ops {
+	void (*queue)(struct virtio_dev *vdev, unsigned int q);
+	void (*config)(struct virtio_dev *vdev);
+};
+
+struct virtio_dev {
+	const struct virtio_device_ops *ops;
+	void *impl;
+	const struct guest_mem *mem;
+	const struct virtio_irq_ops *irq;
+	void *transport; /* the transport's own state */
+
+	pthread_mutex_t lock; /* status, features, queue setup */
+	uint64_t device_features;
+	uint64_t driver_features;
+	uint8_t status;
+	uint32_t config_generation;
+	uint32_t isr;
+
+	struct virtq vq[VIRTIO_MAX_QUEUES];
+	/* queue setup registers before the queue is enabled */
+	struct {
+		uint16_t size;
+		uint64_t desc, driver, device;
+		bool enabled;
+		uint16_t msix_vector;
+	} qcfg[VIRTIO_MAX_QUEUES];
+
+	uint64_t errors; /* malformed requests, broken queues */
+};
+
+/* Bind a device type instance to guest memory and a transport's interrupt ops. */
+void virtio_dev_init(struct virtio_dev *vdev, const struct virtio_device_ops *ops, void *impl,
+		     const struct guest_mem *mem, const struct virtio_irq_ops *irq, void *transport);
+
+/* Feature negotiation: read 32 offered bits from word sel / write 32 accepted bits. */
+uint32_t virtio_dev_get_features(struct virtio_dev *vdev, uint32_t sel);
+void virtio_dev_set_features(struct virtio_dev *vdev, uint32_t sel, uint32_t val);
+
+/*
+ * Driver writes the status register: 0 resets; FEATURES_OK is refused (bit
+ * left clear) if the accepted features are not a subset of the offered ones or
+ * lack VERSION_1; DRIVER_OK enables the configured queues and activates.
+ */
+void virtio_dev_set_status(struct virtio_dev *vdev, uint8_t status);
+
+/* Enable queue q from qcfg[q] (queue_ready / queue_enable). 0 or -EINVAL. */
+int virtio_dev_enable_queue(struct virtio_dev *vdev, unsigned int q);
+
+/* Mark the device broken (s2.1.2): DEVICE_NEEDS_RESET + config interrupt. */
+void virtio_dev_needs_reset(struct virtio_dev *vdev);
+
+/* Device-side helper: interrupt the driver for queue q if it wants one. */
+void virtio_dev_notify_queue(struct virtio_dev *vdev, unsigned int q);
+
+/* Negotiated feature test. */
+static inline bool virtio_has_feature(const struct virtio_dev *vdev, unsigned int bit)
+{
+	return (vdev->driver_features >> bit) & 1;
+}
+
+#endif

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio_mmio: the virtio-over-MMIO transport (virtio 1.2 s4.2, version 2,
+ * no legacy). One 0x200-byte register window per device and one level
+ * interrupt line; Linux finds it through ACPI (LNRO0005) or
+ * virtio_mmio.device=0x200@ADDR:IRQ on the command line.
+ */
+#ifndef VMKIT_VIRTIO_MMIO_H
+#define VMKIT_VIRTIO_MMIO_H
+
+#include "vmkit/bus.h"
+#include "vmkit/irq.h"
+#include "vmkit/virtio.h"
+
+#define VIRTIO_MMIO_SIZE 0x200
+
+struct virtio_mmio;
+
+struct virtio_mmio *virtio_mmio_create(const struct virtio_device_ops *ops, void *impl,
+				       const struct guest_mem *mem, const struct irq_line *irq);
+void virtio_mmio_destroy(struct virtio_mmio *m);
+struct virtio_dev *virtio_mmio_dev(struct virtio_mmio *m);
+
+/* Register window handler (bus_io_fn). */
+void virtio_mmio_io(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bool is_write);
+
+#endif

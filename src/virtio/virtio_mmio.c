@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: MIT
+/*
+ * virtio-mmio transport, version 2 (virtio 1.2 s4.2.2). Registers are 32-bit
+ * and must be accessed with 32-bit accesses, except the device configuration
+ * space at 0x100 which takes any width (s4.2.2.2). The interrupt line is
+ * level: asserted while InterruptStatus is non-zero.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmkit/log.h"
+#include "vmkit/util.h"
+#include "vmkit/virtio_mmio.h"
+
+#define REG_MAGIC 0x000
+#define REG_VERSION 0x004
+#define REG_DEVICE_ID 0x008
+#define REG_VENDOR_ID 0x00c
+#define REG_DEVICE_FEATURES 0x010
+#define REG_DEVICE_FEATURES_SEL 0x014
+#define REG_DRIVER_FEATURES 0x020
+#define REG_DRIVER_FEATURES_SEL 0x024
+#define REG_QUEUE_SEL 0x030
+#define REG_QUEUE_NUM_MAX 0x034
+#define REG_QUEUE_NUM 0x038
+#define REG_QUEUE_READY 0x044
+#define REG_QUEUE_NOTIFY 0x050
+#define REG_INTERRUPT_STATUS 0x060
+#define REG_INTERRUPT_ACK 0x064
+#define REG_STATUS 0x070
+#define REG_QUEUE_DESC_LOW 0x080
+#define REG_QUEUE_DESC_HIGH 0x084
+#define REG_QUEUE_DRIVER_LOW 0x090
+#define REG_QUEUE_DRIVER_HIGH 0x094
+#define REG_QUEUE_DEVICE_LOW 0x0a0
+#define REG_QUEUE_DEVICE_HIGH 0x0a4
+#define REG_SHM_SEL 0x0ac
+#define REG_SHM_LEN_LOW 0x0b0
+#define REG_SHM_LEN_HIGH 0x0b4
+#define REG_CONFIG_GENERATION 0x0fc
+#define REG_CONFIG 0x100
+
+#define MMIO_MAGIC 0x74726976 /* "virt" */
+#define MMIO_VERSION 2
+#define VMKIT_VENDOR_ID 0x4b4d5600 /* "\0VMK" */
+
+struct virtio_mmio {
+	struct virtio_dev vdev;
+	struct irq_line irq;
+	pthread_mutex_t lock;     /* selectors and queue setup */
+	pthread_mutex_t irq_lock; /* the interrupt line level */
+	uint32_t dev_features_sel, drv_features_sel, queue_sel;
+	int line;
+	uint64_t bad_accesses;
+};
+
+static void update_line(struct virtio_mmio *m)
+{
+	int level;
+
+	pthread_mutex_lock(&m->irq_lock);
+	level = __atomic_load_n(&m->vdev.isr, __ATOMIC_SEQ_CST) != 0;
+	if (level != m->line) {
+		m->line = level;
+		irq_line_set(&m->irq, level);
+	}
+	pthread_mutex_unlock(&m->irq_lock);
+}
+
+static void irq_queue(struct virtio_dev *vdev, unsigned int q)
+{
+	struct virtio_mmio *m = vdev->transport;
+
+	update_line(m);
+}
+
+static void irq_config(struct virtio_dev *vdev)
+{
+	irq_queue(vdev, 0);
+}
+
+static const struct virtio_irq_ops mmio_irq_ops = { .queue = irq_queue, .config = irq_config };
+
+struct virtio_mmio *virtio_mmio_create(const struct virtio_device_ops *ops, void *impl,
+				       const struct guest_mem *mem, const struct irq_line *irq)
+{
+	struct virtio_mmio *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	virtio_dev_init(&m->vdev, ops, impl, mem, &mmio_irq_ops, m);
+	m->irq = *irq;
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_mutex_init(&m->irq_lock, NULL);
+	return m;
+}
+
+void virtio_mmio_destroy(struct virtio_mmio *m)
+{
+	if (!m)
+		return;
+	if (m->vdev.ops->destroy)
+		m->vdev.ops->destroy(m->vdev.impl);
+	pthread_mutex_destroy(&m->lock);
+	pthread_mutex_destroy(&m->irq_lock);
+	pthread_mutex_destroy(&m->vdev.lock);
+	free(m);
+}
+
+struct virtio_dev *virtio_mmio_dev(struct virtio_mmio *m)
+{
+	return &m->vdev;
+}
+
+static uint32_t reg_read(struct virtio_mmio *m, uint64_t off)
+{
+	struct virtio_dev *v = &m->vdev;
+	unsigned int q = m->queue_sel;
+	bool qvalid = q < v->ops->nr_queues && q < VIRTIO_MAX_QUEUES;
+
+	switch (off) {
+	case REG_MAGIC:
+		return MMIO_MAGIC;
+	case REG_VERSION:
+		return MMIO_VERSION;
+	case REG_DEVICE_ID:
+		return v->ops->device_id;
+	case REG_VENDOR_ID:
+		return VMKIT_VENDOR_ID;
+	case REG_DEVICE_FEATURES:
+		return virtio_dev_get_features(v, m->dev_features_sel);
+	case REG_QUEUE_NUM_MAX:
+		return qvalid && !v->qcfg[q].enabled ? v->ops->max_queue_size : 0;
+	case REG_QUEUE_READY:
+		return qvalid && v->qcfg[q].enabled;
+	case REG_INTERRUPT_STATUS:
+		return __atomic_load_n(&v->isr, __ATOMIC_SEQ_CST);
+	case REG_STATUS:
+		return __atomic_load_n(&v->status, __ATOMIC_SEQ_CST);
+	case REG_SHM_LEN_LOW:
+	case REG_SHM_LEN_HIGH:
+		return 0xffffffff; /* no shared memory regions: length -1 (s4.2.2) */
+	case REG_CONFIG_GENERATION:
+		return v->config_generation;
+	default:
+		return 0;
+	}
+}
+
+static void set_addr(uint64_t *addr, bool high, uint32_t val)
+{
+	if (high)
+		*addr = (*addr & 0xffffffffULL) | ((uint64_t)val << 32);
+	else
+		*addr = (*addr & ~0xffffffffULL) | val;
+}
+
+static void reg_write(struct virtio_mmio *m, uint64_t off, uint32_t val)
+{
+	struct virtio_dev *v = &m->vdev;
+	unsigned int q = m->queue_sel;
+	bool qvalid = q < v->ops->nr_queues && q < VIRTIO_MAX_QUEUES;
+	/* s4.2.2.3: queue registers may only change while the queue is not ready. */
+	bool qwritable = qvalid && !v->qcfg[q].enabled;
+
+	switch (off) {
+	case REG_DEVICE_FEATURES_SEL:
+		m->dev_features_sel = val;
+		break;
+	case REG_DRIVER_FEATURES:
+		virtio_dev_set_features(v, m->drv_features_sel, val);
+		break;
+	case REG_DRIVER_FEATURES_SEL:
+		m->drv_features_sel = val;
+		break;
+	case REG_QUEUE_SEL:
+		m->queue_sel = val;
+		break;
+	case REG_QUEUE_NUM:
+		if (qwritable)
+			v->qcfg[q].size = (uint16_t)MIN(val, 0xffffU);
+		break;
+	case REG_QUEUE_READY:
+		if (!qvalid)
+			break;
+		if (val & 1) {
+			if (!v->qcfg[q].enabled && virtio_dev_enable_queue(v, q))
+				virtio_dev_needs_reset(v);
+		} else {
+			v->qcfg[q].enabled = false;
+			virtq_reset(&v->vq[q]);
+		}
+		break;
+	case REG_INTERRUPT_ACK:
+		__atomic_and_fetch(&v->isr, ~val, __ATOMIC_SEQ_CST);
+		update_line(m);
+		break;
+	case REG_STATUS:
+		virtio_dev_set_status(v, (uint8_t)val);
+		if (val == 0)
+			update_line(m);
+		break;
+	case REG_QUEUE_DESC_LOW:
+	case REG_QUEUE_DESC_HIGH:
+		if (qwritable)
+			set_addr(&v->qcfg[q].desc, off == REG_QUEUE_DESC_HIGH, val);
+		break;
+	case REG_QUEUE_DRIVER_LOW:
+	case REG_QUEUE_DRIVER_HIGH:
+		if (qwritable)
+			set_addr(&v->qcfg[q].driver, off == REG_QUEUE_DRIVER_HIGH, val);
+		break;
+	case REG_QUEUE_DEVICE_LOW:
+	case REG_QUEUE_DEVICE_HIGH:
+		if (qwritable)
+			set_addr(&v->qcfg[q].device, off == REG_QUEUE_DEVICE_HIGH, val);
+		break;
+	case REG_SHM_SEL:
+		break;
+	default:
+		m->bad_accesses++;
+		log_ratelimited(LOG_DEBUG, "virtio-mmio %s: write to read-only/unknown register 0x%llx",
+				v->ops->name, (unsigned long long)off);
+	}
+}
+
+void virtio_mmio_io(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bool is_write)
+{
+	struct virtio_mmio *m = opaque;
+	struct virtio_dev *v = &m->vdev;
+
+	if (off >= REG_CONFIG) {
+		uint32_t coff = (uint32_t)(off - REG_CONFIG);
+		if (coff >= v->ops->config_size || size > v->ops->config_size - coff) {
+			m->bad_accesses++;
+			if (!is_write)
+				memset(data, 0, size);
+			return;
+		}
+		if (is_write) {
+			if (v->ops->config_write)
+				v->ops->config_write(v->impl, coff, data, size);
+		} else if (v->ops->config_read) {
+			v->ops->config_read(v->impl, coff, data, size);
+		} else {
+			memset(data, 0, size);
+		}
+		return;
+	}
+	if (size != 4 || (off & 3)) {
+		/* s4.2.2.2: the driver MUST use 32-bit accesses here. */
+		m->bad_accesses++;
+		if (!is_write)
+			memset(data, 0xff, size);
+		return;
+	}
+	if (is_write && off == REG_QUEUE_NOTIFY) {
+		/*
+		 * Kicks go straight to the device, outside the transport lock, so
+		 * that a device completing requests can raise interrupts.
+		 * VIRTIO_F_NOTIFICATION_DATA is not offered: the value is the index.
+		 */
+		uint32_t q = get_le32(data);
+		if (q < v->ops->nr_queues && q < VIRTIO_MAX_QUEUES && v->qcfg[q].enabled &&
+		    (__atomic_load_n(&v->status, __ATOMIC_SEQ_CST) & VIRTIO_STATUS_DRIVER_OK) &&
+		    v->ops->queue_notify)
+			v->ops->queue_notify(v->impl, v, q);
+		return;
+	}
+	pthread_mutex_lock(&m->lock);
+	if (is_write)
+		reg_write(m, off, get_le32(data));
+	else
+		put_le32(data, reg_read(m, off));
+	pthread_mutex_unlock(&m->lock);
+}

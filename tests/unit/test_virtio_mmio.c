@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: MIT
+/*
+ * virtio-mmio transport and the virtio device core, driven through registers
+ * like a guest driver would (no /dev/kvm): identification, feature
+ * negotiation, queue setup, a request through an echo device, interrupts,
+ * DEVICE_NEEDS_RESET on a malformed chain, reset, and hostile accesses.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "vmkit/util.h"
+#include "vmkit/virtio_mmio.h"
+
+#define DESC 0x1000
+#define AVAIL 0x2000
+#define USED 0x3000
+#define DATA 0x8000
+
+static int irq_level = -1;
+static int irq_changes;
+
+static void rec_irq(void *ctx, uint32_t gsi, int level)
+{
+	irq_level = level;
+	irq_changes++;
+}
+
+/* echo device: copies the readable part of each request into its writable part */
+static uint8_t echo_cfg[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+static int activations, resets;
+
+static void echo_notify(void *impl, struct virtio_dev *v, unsigned int q)
+{
+	static struct virtq_elem e;
+	int r;
+
+	while ((r = virtq_pop(&v->vq[q], &e)) > 0) {
+		uint8_t buf[256];
+		size_t n = virtq_elem_read(&e, 0, buf, sizeof(buf));
+		n = virtq_elem_write(&e, 0, buf, n);
+		virtq_push(&v->vq[q], &e, (uint32_t)n);
+	}
+	if (r < 0)
+		virtio_dev_needs_reset(v);
+	virtio_dev_notify_queue(v, q);
+}
+
+static void echo_cfg_read(void *impl, uint32_t off, uint8_t *data, uint32_t size)
+{
+	memcpy(data, echo_cfg + off, size);
+}
+
+static int echo_activate(void *impl, struct virtio_dev *v)
+{
+	activations++;
+	return 0;
+}
+
+static void echo_reset(void *impl)
+{
+	resets++;
+}
+
+static uint64_t echo_features(void *impl)
+{
+	return 1ULL << 5;
+}
+
+static const struct virtio_device_ops echo_ops = {
+	.name = "echo", .device_id = 42, .nr_queues = 1, .max_queue_size = 8, .config_size = sizeof(echo_cfg),
+	.config_read = echo_cfg_read, .features = echo_features, .activate = echo_activate,
+	.queue_notify = echo_notify, .reset = echo_reset,
+};
+
+struct fx {
+	struct guest_mem mem;
+	struct virtio_mmio *m;
+};
+
+static uint32_t rd(struct fx *f, uint64_t off)
+{
+	uint8_t d[4];
+	virtio_mmio_io(f->m, off, d, 4, false);
+	return get_le32(d);
+}
+
+static void wr(struct fx *f, uint64_t off, uint32_t v)
+{
+	uint8_t d[4];
+	put_le32(d, v);
+	virtio_mmio_io(f->m, off, d, 4, true);
+}
+
+static int setup(void **state)
+{
+	static struct fx f;
+	struct irq_line irq = { .set = rec_irq, .gsi = 5 };
+
+	guest_mem_init(&f.mem);
+	assert_int_equal(guest_mem_add(&f.mem, 0, 1 << 20), 0);
+	f.m = virtio_mmio_create(&echo_ops, NULL, &f.mem, &irq);
+	assert_non_null(f.m);
+	irq_level = -1;
+	irq_changes = activations = resets = 0;
+	*state = &f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	virtio_mmio_destroy(f->m);
+	guest_mem_free(&f->mem);
+	return 0;
+}
+
+/* s3.1.1 driver initialization up to DRIVER_OK with one split queue */
+static void bring_up(struct fx *f)
+{
+	wr(f, 0x70, 0);
+	wr(f, 0x70, VIRTIO_STATUS_ACKNOWLEDGE);
+	wr(f, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	wr(f, 0x24, 0);
+	wr(f, 0x20, 1u << 5);
+	wr(f, 0x24, 1);
+	wr(f, 0x20, 1u << (VIRTIO_F_VERSION_1 - 32));
+	wr(f, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+	assert_true(rd(f, 0x70) & VIRTIO_STATUS_FEATURES_OK);
+	wr(f, 0x30, 0);
+	assert_int_equal(rd(f, 0x34), 8);
+	wr(f, 0x38, 8);
+	wr(f, 0x80, DESC);
+	wr(f, 0x84, 0);
+	wr(f, 0x90, AVAIL);
+	wr(f, 0xa0, USED);
+	wr(f, 0x44, 1);
+	assert_int_equal(rd(f, 0x44), 1);
+	wr(f, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
+			    VIRTIO_STATUS_DRIVER_OK);
+}
+
+static void test_identification(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(rd(f, 0x000), 0x74726976);
+	assert_int_equal(rd(f, 0x004), 2);
+	assert_int_equal(rd(f, 0x008), 42);
+	wr(f, 0x14, 0);
+	assert_true(rd(f, 0x10) & (1u << 5));
+	assert_true(rd(f, 0x10) & (1u << VIRTIO_F_INDIRECT_DESC));
+	wr(f, 0x14, 1);
+	assert_true(rd(f, 0x10) & (1u << (VIRTIO_F_VERSION_1 - 32)));
+	wr(f, 0x14, 7);
+	assert_int_equal(rd(f, 0x10), 0);
+	/* config space: any width, bounded */
+	uint8_t b[2];
+	virtio_mmio_io(f->m, 0x106, b, 2, false);
+	assert_int_equal(b[0], 7);
+	assert_int_equal(b[1], 8);
+	virtio_mmio_io(f->m, 0x107, b, 2, false); /* crosses the end: zeros */
+	assert_int_equal(b[0] | b[1], 0);
+	/* non-32-bit register access: all-ones, ignored */
+	virtio_mmio_io(f->m, 0x000, b, 2, false);
+	assert_int_equal(b[0] & b[1], 0xff);
+}
+
+static void test_features_ok_refused(void **state)
+{
+	struct fx *f = *state;
+
+	/* without VERSION_1 */
+	wr(f, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	wr(f, 0x24, 0);
+	wr(f, 0x20, 1u << 5);
+	wr(f, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+	assert_false(rd(f, 0x70) & VIRTIO_STATUS_FEATURES_OK);
+	/* with a bit the device did not offer */
+	wr(f, 0x20, (1u << 5) | (1u << 7));
+	wr(f, 0x24, 1);
+	wr(f, 0x20, 1u << (VIRTIO_F_VERSION_1 - 32));
+	wr(f, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+	assert_false(rd(f, 0x70) & VIRTIO_STATUS_FEATURES_OK);
+	/* DRIVER_OK without FEATURES_OK does not activate */
+	wr(f, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_DRIVER_OK);
+	assert_int_equal(activations, 0);
+}
+
+static void test_request_and_interrupt(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *ram = guest_mem_ptr(&f->mem, 0, 1 << 20);
+
+	bring_up(f);
+	assert_int_equal(activations, 1);
+	memcpy(ram + DATA, "ping", 4);
+	put_le64(ram + DESC, DATA);
+	put_le32(ram + DESC + 8, 4);
+	put_le16(ram + DESC + 12, VIRTQ_DESC_F_NEXT);
+	put_le16(ram + DESC + 14, 1);
+	put_le64(ram + DESC + 16, DATA + 0x100);
+	put_le32(ram + DESC + 24, 16);
+	put_le16(ram + DESC + 28, VIRTQ_DESC_F_WRITE);
+	put_le16(ram + AVAIL + 4, 0);
+	put_le16(ram + AVAIL + 2, 1);
+	wr(f, 0x50, 0);
+	assert_memory_equal(ram + DATA + 0x100, "ping", 4);
+	assert_int_equal(get_le16(ram + USED + 2), 1);
+	assert_int_equal(get_le32(ram + USED + 8), 4);
+	assert_int_equal(irq_level, 1);
+	assert_int_equal(rd(f, 0x60), VIRTIO_ISR_QUEUE);
+	wr(f, 0x64, VIRTIO_ISR_QUEUE);
+	assert_int_equal(irq_level, 0);
+	assert_int_equal(rd(f, 0x60), 0);
+	/* kicks for a non-existent queue are ignored */
+	wr(f, 0x50, 9);
+	wr(f, 0x50, 0xffffffff);
+	/* queue registers are frozen while the queue is ready */
+	wr(f, 0x80, 0x5000);
+	assert_int_equal(f->m ? virtio_mmio_dev(f->m)->qcfg[0].desc : 0, DESC);
+}
+
+static void test_malformed_sets_needs_reset(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *ram = guest_mem_ptr(&f->mem, 0, 1 << 20);
+
+	bring_up(f);
+	/* descriptor pointing outside guest RAM */
+	put_le64(ram + DESC, 0x7fffffff0000ULL);
+	put_le32(ram + DESC + 8, 4096);
+	put_le16(ram + DESC + 12, 0);
+	put_le16(ram + AVAIL + 4, 0);
+	put_le16(ram + AVAIL + 2, 1);
+	wr(f, 0x50, 0);
+	assert_true(rd(f, 0x70) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	assert_true(rd(f, 0x60) & VIRTIO_ISR_CONFIG);
+	assert_int_equal(irq_level, 1);
+	/* the driver cannot clear NEEDS_RESET except by resetting */
+	wr(f, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
+			    VIRTIO_STATUS_DRIVER_OK);
+	assert_true(rd(f, 0x70) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	wr(f, 0x70, 0);
+	assert_int_equal(rd(f, 0x70), 0);
+	assert_int_equal(rd(f, 0x44), 0);
+	assert_int_equal(irq_level, 0);
+	assert_true(resets >= 1);
+	/* and it comes back up */
+	bring_up(f);
+	assert_int_equal(activations, 2);
+}
+
+static void test_bad_queue_setup(void **state)
+{
+	struct fx *f = *state;
+
+	wr(f, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	wr(f, 0x30, 0);
+	wr(f, 0x38, 6); /* not a power of two */
+	wr(f, 0x80, DESC);
+	wr(f, 0x90, AVAIL);
+	wr(f, 0xa0, USED);
+	wr(f, 0x44, 1);
+	assert_int_equal(rd(f, 0x44), 0);
+	wr(f, 0x30, 3); /* no such queue */
+	assert_int_equal(rd(f, 0x34), 0);
+	wr(f, 0x44, 1);
+	assert_int_equal(rd(f, 0x44), 0);
+	wr(f, 0x30, 0);
+	wr(f, 0x38, 8);
+	wr(f, 0xa0, 0xfffff000); /* used ring outside RAM */
+	wr(f, 0x44, 1);
+	assert_int_equal(rd(f, 0x44), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_identification, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_features_ok_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_request_and_interrupt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_sets_needs_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_queue_setup, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("virtio_mmio", tests, NULL, NULL);
+}
