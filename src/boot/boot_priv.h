@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers shared by the kernel loaders. */
+#ifndef VMKIT_BOOT_PRIV_H
+#define VMKIT_BOOT_PRIV_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+#include "vmkit/boot.h"
+
+/* One human-readable line into err; returns code (a -errno). */
+int boot_err(char *err, size_t errlen, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/*
+ * Copy filesz bytes to gpa and zero up to memsz. The whole [gpa, gpa+memsz)
+ * must be guest RAM. 0 or -EFBIG.
+ */
+int boot_place(struct guest_mem *m, uint64_t gpa, const uint8_t *src, uint64_t filesz, uint64_t memsz);
+
+/* Does [a, a+alen) intersect [b, b+blen)? (no overflow) */
+bool boot_overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen);
+
+/* Does [a, a+len) hit the boot info area, zero page, page tables or cmdline? */
+bool boot_hits_reserved(uint64_t a, uint64_t len);
+
+/*
+ * Highest page-aligned address at which len bytes fit in e820 RAM, entirely
+ * at or above min_addr and below max_end. 0 (and -ENOSPC returned) if none.
+ */
+int boot_place_high(const struct boot_env *env, uint64_t len, uint64_t min_addr, uint64_t max_end,
+		    uint64_t *out);
+
+/* Write the command line at X86_CMDLINE; max_len includes the NUL. 0 or -E2BIG. */
+int boot_write_cmdline(struct guest_mem *m, const char *cmdline, uint64_t max_len, char *err, size_t errlen);
+
+/* Build a Linux zero page's e820 table and RSDP fields (boot_params offsets). */
+void boot_zero_page_common(uint8_t *zp, const struct boot_env *env);
+
+/* Zero page offsets (Documentation/arch/x86/zero-page.rst, boot.rst). */
+#define ZP_ACPI_RSDP_ADDR 0x070
+#define ZP_E820_ENTRIES 0x1e8
+#define ZP_SETUP_SECTS 0x1f1
+#define ZP_VID_MODE 0x1fa
+#define ZP_BOOT_FLAG 0x1fe
+#define ZP_JUMP 0x200
+#define ZP_HEADER 0x202
+#define ZP_VERSION 0x206
+#define ZP_TYPE_OF_LOADER 0x210
+#define ZP_LOADFLAGS 0x211
+#define ZP_RAMDISK_IMAGE 0x218
+#define ZP_RAMDISK_SIZE 0x21c
+#define ZP_HEAP_END_PTR 0x224
+#define ZP_CMD_LINE_PTR 0x228
+#define ZP_INITRD_ADDR_MAX 0x22c
+#define ZP_KERNEL_ALIGNMENT 0x230
+#define ZP_XLOADFLAGS 0x236
+#define ZP_CMDLINE_SIZE 0x238
+#define ZP_PREF_ADDRESS 0x258
+#define ZP_INIT_SIZE 0x260
+#define ZP_E820_TABLE 0x2d0
+#define ZP_E820_MAX 128
+#define ZP_SIZE 4096
+
+#define HDRS_MAGIC 0x53726448 /* "HdrS" */
+
+#endif
