@@ -111,6 +111,8 @@ struct acpi_pm;
 struct acpi_pm *acpi_pm_create(const struct irq_line *sci, const struct machine_ctl *ctl);
 void acpi_pm_io(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bool is_write);
 void acpi_pm_reset_io(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bool is_write);
+/* Press the ACPI power button (PM1_STS.PWRBTN_STS, SCI if enabled). */
+void acpi_pm_power_button(struct acpi_pm *pm);
 extern const struct device_ops acpi_pm_ops;
 
 #endif
