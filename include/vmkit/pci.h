@@ -73,6 +73,8 @@ struct pci_bus {
 	uint32_t cf8;          /* CONFIG_ADDRESS latch */
 	uint64_t ecam_base;
 	uint64_t ecam_size;
+	struct pci_device *host_bridge; /* owned by the bus */
+	uint64_t bad_accesses;
 };
 
 /* Header type 0 device with the given identity; class_code is 24-bit. */

@@ -145,7 +145,7 @@ static int build_mbi(struct guest_mem *m, const struct boot_images *img, const s
 int boot_load_multiboot(struct guest_mem *m, const struct boot_images *img, const struct boot_env *env,
 			struct boot_result *res, char *err, size_t errlen)
 {
-	uint64_t start, end, entry, mod_at = 0;
+	uint64_t start = 0, end = 0, entry = 0, mod_at = 0;
 	uint32_t flags;
 	size_t hoff;
 	int r;

@@ -1,0 +1,364 @@
+// SPDX-License-Identifier: MIT
+/*
+ * PCI bus 0 with a host bridge: configuration space through mechanism #1
+ * (PCI Local Bus 3.0 s3.2.2.3.2) and ECAM (PCIe 4.0 s7.2.2), write masks per
+ * byte, write-1-to-clear status bits, BAR sizing (PCI 3.0 s6.2.5.1) and BAR
+ * mapping onto the PIO/MMIO buses when decoding is enabled.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmkit/log.h"
+#include "vmkit/pci.h"
+#include "vmkit/util.h"
+
+#define CF8_ENABLE 0x80000000U
+#define PCI_STATUS_W1C 0xf900 /* parity, SERR, master/target aborts (PCI 3.0 s6.2.3) */
+
+static void set_wmask16(struct pci_device *d, unsigned int off, uint16_t mask)
+{
+	put_le16(d->wmask + off, mask);
+}
+
+void pci_device_init(struct pci_device *d, const char *name, uint16_t vendor, uint16_t device,
+		     uint32_t class_code, uint8_t revision, uint16_t subsys_vendor, uint16_t subsys_id)
+{
+	memset(d, 0, sizeof(*d));
+	d->name = name;
+	put_le16(d->cfg + PCI_VENDOR_ID, vendor);
+	put_le16(d->cfg + PCI_DEVICE_ID, device);
+	d->cfg[PCI_REVISION_ID] = revision;
+	d->cfg[PCI_CLASS_PROG] = (uint8_t)class_code;
+	d->cfg[PCI_CLASS_PROG + 1] = (uint8_t)(class_code >> 8);
+	d->cfg[PCI_CLASS_PROG + 2] = (uint8_t)(class_code >> 16);
+	put_le16(d->cfg + PCI_SUBSYSTEM_VENDOR_ID, subsys_vendor);
+	put_le16(d->cfg + PCI_SUBSYSTEM_ID, subsys_id);
+	/* COMMAND: I/O, memory, bus master, SERR, INTx disable */
+	set_wmask16(d, PCI_COMMAND, 0x0547);
+	put_le16(d->w1cmask + PCI_STATUS, PCI_STATUS_W1C);
+	d->wmask[PCI_INTERRUPT_LINE] = 0xff;
+	d->wmask[0x0c] = 0xff; /* cache line size */
+	d->wmask[0x0d] = 0xff; /* latency timer */
+	d->next_cap = 0x40;
+}
+
+int pci_device_set_bar(struct pci_device *d, int idx, uint64_t size, unsigned int flags, bus_io_fn *io,
+		       void *opaque)
+{
+	bool io_bar = flags & PCI_BAR_IO, mem64 = flags & PCI_BAR_MEM64;
+	unsigned int off = PCI_BAR0 + 4 * (unsigned int)idx;
+	uint32_t low_flags;
+	uint64_t mask;
+
+	if (idx < 0 || idx > 5 || (mem64 && idx > 4) || (io_bar && mem64) || !size || (size & (size - 1)) ||
+	    size < (io_bar ? 4u : 16u) || (io_bar && size > 256) || (!mem64 && size > (1ULL << 31)))
+		return -EINVAL;
+	d->bars[idx] = (struct pci_bar){ .size = size, .flags = flags, .io = io, .opaque = opaque };
+	low_flags = io_bar ? 0x1 : ((mem64 ? 0x4 : 0) | ((flags & PCI_BAR_PREFETCH) ? 0x8 : 0));
+	put_le32(d->cfg + off, low_flags);
+	/* Sizing falls out of the write mask: the low size bits never stick. */
+	mask = ~(size - 1);
+	put_le32(d->wmask + off, (uint32_t)mask & (io_bar ? ~0x3U : ~0xfU));
+	if (mem64) {
+		put_le32(d->cfg + off + 4, 0);
+		put_le32(d->wmask + off + 4, (uint32_t)(mask >> 32));
+	}
+	return 0;
+}
+
+int pci_device_add_cap(struct pci_device *d, uint8_t cap_id, const void *body, uint32_t body_len)
+{
+	unsigned int off = d->next_cap, len = 2 + body_len;
+
+	if (off < 0x40 || off + len > 0x100)
+		return -ENOSPC;
+	d->cfg[off] = cap_id;
+	d->cfg[off + 1] = 0;
+	memcpy(d->cfg + off + 2, body, body_len);
+	if (!d->cfg[PCI_CAPABILITY_LIST]) {
+		d->cfg[PCI_CAPABILITY_LIST] = (uint8_t)off;
+	} else {
+		unsigned int p = d->cfg[PCI_CAPABILITY_LIST];
+		while (d->cfg[p + 1])
+			p = d->cfg[p + 1];
+		d->cfg[p + 1] = (uint8_t)off;
+	}
+	put_le16(d->cfg + PCI_STATUS, get_le16(d->cfg + PCI_STATUS) | PCI_STATUS_CAP_LIST);
+	d->next_cap = (uint8_t)ALIGN_UP(off + len, 4);
+	if (d->next_cap == 0) /* wrapped past 0xff */
+		d->next_cap = 0xff;
+	return (int)off;
+}
+
+int pci_bus_init(struct pci_bus *pb, struct bus *pio, struct bus *mmio)
+{
+	memset(pb, 0, sizeof(*pb));
+	pb->pio = pio;
+	pb->mmio = mmio;
+	return -pthread_mutex_init(&pb->lock, NULL);
+}
+
+void pci_bus_destroy(struct pci_bus *pb)
+{
+	free(pb->host_bridge);
+	pb->host_bridge = NULL;
+	pthread_mutex_destroy(&pb->lock);
+}
+
+int pci_bus_plug(struct pci_bus *pb, struct pci_device *d, int slot)
+{
+	int r = -ENOSPC;
+
+	pthread_mutex_lock(&pb->lock);
+	if (slot >= 32) {
+		r = -EINVAL;
+	} else if (slot >= 0) {
+		r = pb->devs[slot << 3] ? -EBUSY : slot;
+	} else {
+		for (int s = 0; s < 32; s++) {
+			if (!pb->devs[s << 3]) {
+				r = s;
+				break;
+			}
+		}
+	}
+	if (r >= 0) {
+		d->devfn = (uint8_t)(r << 3);
+		d->bus = pb;
+		pb->devs[d->devfn] = d;
+		r = 0;
+	}
+	pthread_mutex_unlock(&pb->lock);
+	return r;
+}
+
+static uint64_t bar_addr(const struct pci_device *d, int i)
+{
+	unsigned int off = PCI_BAR0 + 4 * (unsigned int)i;
+	uint64_t a = get_le32(d->cfg + off);
+
+	if (d->bars[i].flags & PCI_BAR_IO)
+		return a & ~0x3ULL;
+	a &= ~0xfULL;
+	if (d->bars[i].flags & PCI_BAR_MEM64)
+		a |= (uint64_t)get_le32(d->cfg + off + 4) << 32;
+	return a;
+}
+
+/* Bring each BAR's bus mapping in line with COMMAND and the BAR registers. */
+static void update_mappings(struct pci_device *d)
+{
+	uint16_t cmd = get_le16(d->cfg + PCI_COMMAND);
+
+	for (int i = 0; i < 6; i++) {
+		struct pci_bar *b = &d->bars[i];
+		bool io_bar = b->flags & PCI_BAR_IO;
+		struct bus *bus = io_bar ? d->bus->pio : d->bus->mmio;
+		uint64_t addr = bar_addr(d, i);
+		uint64_t limit = io_bar ? 0x10000 : ((b->flags & PCI_BAR_MEM64) ? UINT64_MAX : 0x100000000ULL);
+		bool want;
+
+		if (!b->size || !b->io)
+			continue;
+		/* Not while decoding is off, unprogrammed, or mid-sizing (all ones). */
+		want = (cmd & (io_bar ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY)) && addr != 0 &&
+		       addr <= limit - b->size;
+		if (b->mapped && (!want || addr != b->addr)) {
+			bus_unregister(bus, b->addr);
+			b->mapped = false;
+		}
+		if (want && !b->mapped) {
+			if (bus_register(bus, addr, b->size, b->io, b->opaque, d->name) == 0) {
+				b->addr = addr;
+				b->mapped = true;
+			} else {
+				log_ratelimited(LOG_WARN, "pci %s: BAR%d at 0x%llx overlaps another device; not mapped",
+						d->name, i, (unsigned long long)addr);
+			}
+		}
+		if (b->flags & PCI_BAR_MEM64)
+			i++;
+	}
+}
+
+static void cfg_write(struct pci_device *d, uint32_t off, const uint8_t *data, uint32_t size)
+{
+	for (uint32_t i = 0; i < size; i++) {
+		uint32_t o = off + i;
+		uint8_t v = data[i];
+		d->cfg[o] = (uint8_t)((d->cfg[o] & ~d->wmask[o]) | (v & d->wmask[o]));
+		d->cfg[o] &= (uint8_t)~(v & d->w1cmask[o]);
+	}
+	if (off < PCI_BAR0 + 24 && off + size > PCI_COMMAND)
+		update_mappings(d);
+	if (d->cfg_written)
+		d->cfg_written(d, off, size);
+}
+
+void pci_config_access(struct pci_bus *pb, uint8_t bus, uint8_t devfn, uint32_t off, uint8_t *data,
+		       uint32_t size, bool is_write)
+{
+	struct pci_device *d;
+
+	if ((size != 1 && size != 2 && size != 4) || (off & (size - 1)) || off + size > PCI_CFG_SIZE) {
+		pb->bad_accesses++;
+		if (!is_write)
+			memset(data, 0xff, size);
+		return;
+	}
+	pthread_mutex_lock(&pb->lock);
+	d = bus == 0 ? pb->devs[devfn] : NULL;
+	if (!d) {
+		if (!is_write)
+			memset(data, 0xff, size); /* no device: master abort reads all ones */
+	} else if (is_write) {
+		cfg_write(d, off, data, size);
+	} else {
+		memcpy(data, d->cfg + off, size);
+	}
+	pthread_mutex_unlock(&pb->lock);
+}
+
+/* CONFIG_ADDRESS (0xcf8): only 32-bit accesses reach the latch. */
+static void cf8_io(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bool is_write)
+{
+	struct pci_bus *pb = opaque;
+
+	if (size != 4 || off != 0) {
+		if (!is_write)
+			memset(data, 0xff, size);
+		return;
+	}
+	pthread_mutex_lock(&pb->lock);
+	if (is_write)
+		pb->cf8 = get_le32(data);
+	else
+		put_le32(data, pb->cf8);
+	pthread_mutex_unlock(&pb->lock);
+}
+
+/* CONFIG_DATA (0xcfc-0xcff): the low address bits pick bytes of the dword. */
+static void cfc_io(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bool is_write)
+{
+	struct pci_bus *pb = opaque;
+	uint32_t cf8;
+
+	pthread_mutex_lock(&pb->lock);
+	cf8 = pb->cf8;
+	pthread_mutex_unlock(&pb->lock);
+	if (!(cf8 & CF8_ENABLE) || off + size > 4) {
+		if (!is_write)
+			memset(data, 0xff, size);
+		return;
+	}
+	pci_config_access(pb, (uint8_t)(cf8 >> 16), (uint8_t)(cf8 >> 8), (cf8 & 0xfc) + (uint32_t)off, data, size,
+			  is_write);
+}
+
+static void ecam_io(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bool is_write)
+{
+	struct pci_bus *pb = opaque;
+
+	pci_config_access(pb, (uint8_t)(off >> 20), (uint8_t)(off >> 12), (uint32_t)(off & 0xfff), data, size,
+			  is_write);
+}
+
+int pci_bus_register_host(struct pci_bus *pb, uint64_t ecam_base, unsigned int nr_buses)
+{
+	int r;
+
+	if (nr_buses == 0 || nr_buses > 256)
+		return -EINVAL;
+	pb->ecam_base = ecam_base;
+	pb->ecam_size = (uint64_t)nr_buses << 20;
+	if ((r = bus_register(pb->pio, 0xcf8, 4, cf8_io, pb, "pci-config-address")) ||
+	    (r = bus_register(pb->pio, 0xcfc, 4, cfc_io, pb, "pci-config-data")) ||
+	    (r = bus_register(pb->mmio, ecam_base, pb->ecam_size, ecam_io, pb, "pci-ecam")))
+		return r;
+	return 0;
+}
+
+int pci_host_bridge_create(struct pci_bus *pb)
+{
+	struct pci_device *d = calloc(1, sizeof(*d));
+	int r;
+
+	if (!d)
+		return -ENOMEM;
+	/* Intel Q35 MCH identity: what firmware (SeaBIOS) expects of a PCIe host bridge. */
+	pci_device_init(d, "host-bridge", 0x8086, 0x29c0, 0x060000, 0, 0x1af4, 0x1100);
+	r = pci_bus_plug(pb, d, 0);
+	if (r) {
+		free(d);
+		return r;
+	}
+	pb->host_bridge = d;
+	return 0;
+}
+
+static int alloc_range(uint64_t *next, uint64_t end, uint64_t size, uint64_t *out)
+{
+	uint64_t at = ALIGN_UP(*next, size);
+
+	if (at < *next || at > end || size > end - at)
+		return -ENOSPC;
+	*out = at;
+	*next = at + size;
+	return 0;
+}
+
+int pci_bus_assign_bars(struct pci_bus *pb, uint64_t mmio32_base, uint64_t mmio32_end, uint64_t mmio64_base,
+			uint64_t mmio64_end, uint32_t io_base, uint32_t io_end)
+{
+	uint64_t next32 = mmio32_base, next64 = mmio64_base, nextio = io_base;
+	int err = 0;
+
+	pthread_mutex_lock(&pb->lock);
+	for (unsigned int devfn = 0; devfn < PCI_MAX_DEVFN; devfn++) {
+		struct pci_device *d = pb->devs[devfn];
+		uint16_t cmd;
+
+		if (!d)
+			continue;
+		cmd = get_le16(d->cfg + PCI_COMMAND);
+		for (int i = 0; i < 6; i++) {
+			struct pci_bar *b = &d->bars[i];
+			unsigned int off = PCI_BAR0 + 4 * (unsigned int)i;
+			uint64_t at;
+
+			if (!b->size)
+				continue;
+			if (b->flags & PCI_BAR_IO) {
+				if (alloc_range(&nextio, io_end, b->size, &at)) {
+					err = -ENOSPC;
+					continue;
+				}
+				put_le32(d->cfg + off, (uint32_t)at | 0x1);
+				cmd |= PCI_COMMAND_IO;
+			} else if (b->flags & PCI_BAR_MEM64) {
+				if (((b->flags & PCI_BAR_PREFETCH) || alloc_range(&next32, mmio32_end, b->size, &at)) &&
+				    alloc_range(&next64, mmio64_end, b->size, &at)) {
+					err = -ENOSPC;
+					i++;
+					continue;
+				}
+				put_le32(d->cfg + off, (uint32_t)at | (get_le32(d->cfg + off) & 0xf));
+				put_le32(d->cfg + off + 4, (uint32_t)(at >> 32));
+				cmd |= PCI_COMMAND_MEMORY;
+				i++;
+			} else {
+				if (alloc_range(&next32, mmio32_end, b->size, &at)) {
+					err = -ENOSPC;
+					continue;
+				}
+				put_le32(d->cfg + off, (uint32_t)at | (get_le32(d->cfg + off) & 0xf));
+				cmd |= PCI_COMMAND_MEMORY;
+			}
+		}
+		put_le16(d->cfg + PCI_COMMAND, cmd | PCI_COMMAND_MASTER);
+		update_mappings(d);
+	}
+	pthread_mutex_unlock(&pb->lock);
+	return err;
+}
