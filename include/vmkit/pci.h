@@ -74,6 +74,9 @@ struct pci_bus {
 	uint64_t ecam_base;
 	uint64_t ecam_size;
 	struct pci_device *host_bridge; /* owned by the bus */
+	/* Byte accesses to 0xcf9 (inside CONFIG_ADDRESS) go to the reset control register. */
+	bus_io_fn *cf9_io;
+	void *cf9_opaque;
 	uint64_t bad_accesses;
 };
 
@@ -102,6 +105,12 @@ int pci_bus_plug(struct pci_bus *pb, struct pci_device *d, int slot);
 
 /* Register 0xcf8-0xcff on the PIO bus and ECAM (bus 0..nr_buses-1) on the MMIO bus. */
 int pci_bus_register_host(struct pci_bus *pb, uint64_t ecam_base, unsigned int nr_buses);
+
+/*
+ * Route byte accesses at port 0xcf9 (the chipset's reset control register,
+ * which shares the CONFIG_ADDRESS dword) to fn.
+ */
+void pci_bus_set_cf9_handler(struct pci_bus *pb, bus_io_fn *fn, void *opaque);
 
 /* Create the host bridge (Intel Q35 MCH identity, 8086:29c0) at 00:00.0. */
 int pci_host_bridge_create(struct pci_bus *pb);

@@ -220,11 +220,21 @@ void pci_config_access(struct pci_bus *pb, uint8_t bus, uint8_t devfn, uint32_t 
 	pthread_mutex_unlock(&pb->lock);
 }
 
+void pci_bus_set_cf9_handler(struct pci_bus *pb, bus_io_fn *fn, void *opaque)
+{
+	pb->cf9_io = fn;
+	pb->cf9_opaque = opaque;
+}
+
 /* CONFIG_ADDRESS (0xcf8): only 32-bit accesses reach the latch. */
 static void cf8_io(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bool is_write)
 {
 	struct pci_bus *pb = opaque;
 
+	if (size == 1 && off == 1 && pb->cf9_io) {
+		pb->cf9_io(pb->cf9_opaque, 0, data, 1, is_write);
+		return;
+	}
 	if (size != 4 || off != 0) {
 		if (!is_write)
 			memset(data, 0xff, size);

@@ -132,9 +132,10 @@ static int build_devices(struct vm *vm, char *err, size_t errlen)
 	    (r = bus_register(&vm->pio, X86_I8042_DATA, 1, i8042_data_io, kbc, "i8042-data")) ||
 	    (r = bus_register(&vm->pio, X86_I8042_CMD, 1, i8042_cmd_io, kbc, "i8042-cmd")) ||
 	    (r = bus_register(&vm->pio, X86_DEBUG_EXIT_PORT, 4, debug_exit_io, dbg, "debug-exit")) ||
-	    (r = bus_register(&vm->pio, X86_ACPI_PM_BASE, X86_ACPI_PM_LEN, acpi_pm_io, pm, "acpi-pm")) ||
-	    (r = bus_register(&vm->pio, X86_RESET_CONTROL_PORT, 1, acpi_pm_reset_io, pm, "reset")))
+	    (r = bus_register(&vm->pio, X86_ACPI_PM_BASE, X86_ACPI_PM_LEN, acpi_pm_io, pm, "acpi-pm")))
 		goto fail;
+	/* 0xcf9 shares the PCI CONFIG_ADDRESS dword: the host bridge forwards byte accesses. */
+	pci_bus_set_cf9_handler(&vm->pci, acpi_pm_reset_io, pm);
 
 	struct chardev_frontend fe = { .receive = serial_receive, .opaque = com1 };
 	r = chardev_attach(vm->console, &vm->loop, &fe, console_quit, vm);
