@@ -17,11 +17,18 @@
 #include "vmkit/util.h"
 #include "vmkit/x86.h"
 
+/* PM1 status/enable bits (ACPI 6.4 tables 4.16-4.17) */
 #define PM1_STS_TMR 0x0001
+#define PM1_STS_BM 0x0010
+#define PM1_STS_GBL 0x0020
 #define PM1_STS_PWRBTN 0x0100
+#define PM1_STS_SLPBTN 0x0200
+#define PM1_STS_RTC 0x0400
 #define PM1_STS_WAK 0x8000
-#define PM1_STS_MASK (PM1_STS_TMR | PM1_STS_PWRBTN | PM1_STS_WAK)
-#define PM1_EN_MASK (PM1_STS_TMR | PM1_STS_PWRBTN)
+#define PM1_STS_MASK \
+	(PM1_STS_TMR | PM1_STS_BM | PM1_STS_GBL | PM1_STS_PWRBTN | PM1_STS_SLPBTN | PM1_STS_RTC | PM1_STS_WAK)
+/* Enable bits sit at the same positions; OSPM checks that they stick. */
+#define PM1_EN_MASK (PM1_STS_TMR | PM1_STS_GBL | PM1_STS_PWRBTN | PM1_STS_SLPBTN | PM1_STS_RTC)
 #define PM1_CNT_SCI_EN 0x0001
 #define PM1_CNT_SLP_TYP_SHIFT 10
 #define PM1_CNT_SLP_TYP_MASK 0x1c00
