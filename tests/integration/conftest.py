@@ -1,0 +1,104 @@
+"""Shared pytest fixtures.
+
+`vmm` runs VMM scenarios (shell command lines using `vmkit run`) with a real
+hardware-assisted /dev/kvm: natively when this host has VT-x/AMD-V, otherwise
+inside the nested rig (tests/rig/run: QEMU TCG with an emulated SVM CPU). Many
+scenarios share one rig boot to keep the suite fast.
+"""
+import os
+import re
+import subprocess
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+VMKIT = os.path.join(ROOT, "build", "vmkit")
+RIG = os.path.join(ROOT, "tests", "rig")
+
+
+def host_has_hw_virt():
+    """True when /dev/kvm is backed by VT-x/AMD-V (not PVM emulation)."""
+    try:
+        cpuinfo = open("/proc/cpuinfo").read()
+    except OSError:
+        return False
+    if not re.search(r"\b(vmx|svm)\b", cpuinfo):
+        return False
+    if os.path.exists("/sys/module/kvm_pvm"):
+        return False
+    return os.access("/dev/kvm", os.R_OK | os.W_OK)
+
+
+class Vmm:
+    """Runs scenarios; placeholders {vmkit} {kernel} {vmlinux} {initrd} {disk} are filled in."""
+
+    def __init__(self):
+        self.native = host_has_hw_virt()
+        self.images = None
+
+    def _images(self):
+        if self.images is None:
+            out = subprocess.run([os.path.join(RIG, "build")], capture_output=True, text=True, timeout=900)
+            if out.returncode != 0:
+                pytest.fail(f"tests/rig/build failed: {out.stderr}")
+            self.images = out.stdout.strip().splitlines()[-1]
+        return self.images
+
+    def where(self):
+        return "native /dev/kvm" if self.native else "nested rig (QEMU TCG + SVM)"
+
+    def run(self, scenarios, timeout=900, each=180):
+        """scenarios: {name: command}, each limited to `each` seconds (status 124/137
+        when killed). Returns {name: (status, output)}."""
+        if not os.path.exists(VMKIT):
+            pytest.fail("build/vmkit is missing: run make")
+        if self.native:
+            paths = dict(vmkit=VMKIT, kernel=os.path.join(self._images(), "vmlinuz"),
+                         vmlinux=os.path.join(self._images(), "vmlinux"),
+                         initrd=os.path.join(self._images(), "l2-initrd.cpio.gz"),
+                         disk=os.path.join(self._images(), "l2-disk.ext4"))
+        else:
+            self._images()
+            paths = dict(vmkit="/rig/vmkit", kernel="/images/vmlinuz", vmlinux="/images/vmlinux",
+                         initrd="/images/l2-initrd.cpio.gz",
+                         disk="/images/l2-disk.ext4")
+        script = []
+        for name, cmd in scenarios.items():
+            script.append(f"echo '=== SCENARIO {name}'")
+            script.append(f"timeout -s KILL {each} " + cmd.format(**paths))
+            script.append(f"echo \"=== STATUS {name} $?\"")
+        text = "\n".join(script)
+        if self.native:
+            p = subprocess.run(["sh", "-c", text], capture_output=True, text=True, timeout=timeout,
+                               stdin=subprocess.DEVNULL)
+        else:
+            p = subprocess.run([os.path.join(RIG, "run"), "--timeout", str(timeout), text],
+                               capture_output=True, text=True, timeout=timeout + 60, stdin=subprocess.DEVNULL)
+        return parse_scenarios(p.stdout + p.stderr, scenarios)
+
+
+def parse_scenarios(output, scenarios):
+    results = {}
+    current, lines = None, []
+    for raw in output.splitlines():
+        line = raw.rstrip("\r")
+        m = re.match(r"=== SCENARIO (\S+)", line)
+        if m:
+            current, lines = m.group(1), []
+            continue
+        m = re.match(r"=== STATUS (\S+) (\d+)", line)
+        if m and current == m.group(1):
+            results[current] = (int(m.group(2)), "\n".join(lines))
+            current = None
+            continue
+        if current:
+            lines.append(line)
+    for name in scenarios:
+        if name not in results:
+            results[name] = (None, "\n".join(lines) if current == name else output[-4000:])
+    return results
+
+
+@pytest.fixture(scope="session")
+def vmm():
+    return Vmm()
