@@ -47,9 +47,25 @@ class Vmm:
     def where(self):
         return "native /dev/kvm" if self.native else "nested rig (QEMU TCG + SVM)"
 
+    # In the rig, QEMU's TCG emulation of nested SVM occasionally makes an L2
+    # guest triple-fault; QEMU itself as the L2 VMM shows the same (3 of 10
+    # 4-vCPU boots measured here). A scenario that crashes (status 6) is
+    # therefore re-run there, up to this many attempts; natively never.
+    RIG_ATTEMPTS = 3
+
     def run(self, scenarios, timeout=900, each=180):
         """scenarios: {name: command}, each limited to `each` seconds (status 124/137
         when killed). Returns {name: (status, output)}."""
+        attempts = 1 if self.native else self.RIG_ATTEMPTS
+        loop = "\n".join([
+            f"for attempt in $(seq {attempts}); do",
+            "  CMD",
+            "  s=$?",
+            "  [ $s -ne 6 ] && break",
+            "  echo \"=== RIG-CRASH attempt $attempt (nested SVM flake?), retrying\"",
+            "done",
+            "(exit $s)",
+        ])
         if not os.path.exists(VMKIT):
             pytest.fail("build/vmkit is missing: run make")
         if self.native:
@@ -65,7 +81,7 @@ class Vmm:
         script = []
         for name, cmd in scenarios.items():
             script.append(f"echo '=== SCENARIO {name}'")
-            script.append(f"timeout -s KILL {each} " + cmd.format(**paths))
+            script.append(loop.replace("CMD", f"timeout -s KILL {each} " + cmd.format(**paths)))
             script.append(f"echo \"=== STATUS {name} $?\"")
         text = "\n".join(script)
         if self.native:
@@ -90,6 +106,9 @@ def parse_scenarios(output, scenarios):
         if m and current == m.group(1):
             results[current] = (int(m.group(2)), "\n".join(lines))
             current = None
+            continue
+        if current and line.startswith("=== RIG-CRASH"):
+            lines = [line]  # judge the last attempt; keep the note
             continue
         if current:
             lines.append(line)
