@@ -111,7 +111,7 @@ def test_empty_kernel(tmp_path):
 
 @needs_kvm
 def test_initrd_larger_than_memory(tmp_path):
-    guests = os.path.join(ROOT, "tests", "guests", "build", "null.elf")
+    guests = os.path.join(ROOT, "tests", "guests", "build", "boot.elf")
     if not os.path.exists(guests):
         pytest.skip("tests/guests not built")
     rd = tmp_path / "big.rd"
