@@ -35,7 +35,7 @@ void aml_free(struct aml *a)
 
 void aml_bytes(struct aml *a, const void *p, size_t n)
 {
-	if (a->oom)
+	if (a->oom || n == 0)
 		return;
 	if (a->len + n > a->cap) {
 		size_t cap = a->cap ? a->cap : 256;
