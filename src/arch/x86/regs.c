@@ -59,9 +59,10 @@ int x86_vcpu_init(struct kvm_vcpu *v)
 		{ MSR_IA32_MISC_ENABLE, MISC_ENABLE_FAST_STRING },
 		{ MSR_MTRR_DEF_TYPE, MTRR_DEF_TYPE_WB_ENABLED },
 	};
-	struct {
+	/* struct kvm_msrs ends in a flexible array: build it in an aligned buffer. */
+	union {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[ARRAY_SIZE(msrs)];
+		uint8_t raw[sizeof(struct kvm_msrs) + ARRAY_SIZE(msrs) * sizeof(struct kvm_msr_entry)];
 	} m;
 	struct kvm_fpu fpu;
 	struct kvm_lapic_state lapic;
@@ -69,8 +70,8 @@ int x86_vcpu_init(struct kvm_vcpu *v)
 
 	memset(&m, 0, sizeof(m));
 	for (unsigned int i = 0; i < ARRAY_SIZE(msrs); i++) {
-		m.e[i].index = msrs[i].index;
-		m.e[i].data = msrs[i].data;
+		m.hdr.entries[i].index = msrs[i].index;
+		m.hdr.entries[i].data = msrs[i].data;
 	}
 	m.hdr.nmsrs = ARRAY_SIZE(msrs);
 	n = ioctl(v->fd, KVM_SET_MSRS, &m);
