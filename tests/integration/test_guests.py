@@ -118,3 +118,35 @@ def test_reset_request(via):
 
 def test_hostile_accesses():
     expect_pass("hostile", *run("hostile"))
+
+
+def test_triple_fault_is_a_crash_with_registers():
+    rc, out = run("crash")
+    assert "crashing" in out
+    assert rc == 6, f"a triple fault should end vmkit with status 6, got {rc}:\n{out}"
+    assert "triple fault" in out and "rip" in out and "cr0" in out
+
+
+def test_raw_terminal_restored_and_ctrl_a_x_quits():
+    import pty
+    import termios
+    master, slave = pty.openpty()
+    before = termios.tcgetattr(slave)
+    p = subprocess.Popen([VMKIT, "run", "--kernel", os.path.join(GUESTS, "serial.elf"), "--console", "stdio",
+                          "--cmdline", "n=1000"], stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+    out = b""
+    deadline = time.time() + 60
+    while b"READY1" not in out and time.time() < deadline:
+        r, _, _ = select.select([master], [], [], 0.5)
+        if r:
+            out += os.read(master, 4096)
+    assert b"READY1" in out, out
+    during = termios.tcgetattr(slave)
+    assert not (during[3] & termios.ICANON), "the console should be in raw mode while the VM runs"
+    os.write(master, b"\x01x")
+    rc = p.wait(timeout=30)
+    after = termios.tcgetattr(slave)
+    os.close(master)
+    os.close(slave)
+    assert rc == 0
+    assert after == before, "terminal settings were not restored"
