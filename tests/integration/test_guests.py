@@ -150,3 +150,39 @@ def test_raw_terminal_restored_and_ctrl_a_x_quits():
     os.close(slave)
     assert rc == 0
     assert after == before, "terminal settings were not restored"
+
+
+def test_console_file(tmp_path):
+    log = tmp_path / "console.log"
+    p = subprocess.run([VMKIT, "run", "--kernel", os.path.join(GUESTS, "boot.elf"), "--console", f"file:{log}"],
+                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert p.returncode == PASS
+    assert "PASS boot" in log.read_text()
+    assert "PASS boot" not in p.stdout
+
+
+def test_console_pty():
+    import re as _re
+    p = subprocess.Popen([VMKIT, "run", "--kernel", os.path.join(GUESTS, "serial.elf"), "--console", "pty",
+                          "--cmdline", "n=4"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    line = p.stderr.readline().decode()
+    m = _re.search(r"serial console on (/dev/pts/\d+)", line)
+    assert m, line
+    fd = os.open(m.group(1), os.O_RDWR | os.O_NOCTTY)
+    out = b""
+    deadline = time.time() + 60
+    while b"READY1" not in out and time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.5)
+        if r:
+            out += os.read(fd, 4096)
+    os.write(fd, b"abcd")
+    while b"READY2" not in out and time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.5)
+        if r:
+            out += os.read(fd, 4096)
+    os.write(fd, b"wxyz")
+    rc = p.wait(timeout=60)
+    os.close(fd)
+    assert rc == PASS, out
+    assert f"SUM1={sum(b'abcd')}".encode() in out

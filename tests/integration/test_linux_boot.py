@@ -47,6 +47,9 @@ def test_boots_to_init_and_powers_off(results, name, cpus):
     bad = [l for l in out.splitlines() if l.startswith("VMKIT-DMESG-BAD")]
     assert not bad, "\n".join(bad)
     assert "VMKIT-CHECK-END" in out
+    # CPUID hypervisor leaves: the guest recognises KVM and uses kvmclock
+    assert "Hypervisor detected: KVM" in out, out[-3000:]
+    assert "Switched to clocksource kvm-clock" in out, out[-3000:]
     assert status == 0, f"poweroff should end vmkit with status 0, got {status}:\n{out[-2000:]}"
 
 
