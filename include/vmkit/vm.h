@@ -7,12 +7,21 @@
 #ifndef VMKIT_VM_H
 #define VMKIT_VM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define VM_DEFAULT_MEMORY (256ULL << 20)
 #define VM_MIN_MEMORY (16ULL << 20)
 #define VM_MAX_CPUS 255 /* xAPIC IDs in MADT/MP table */
+
+#define VM_MAX_DISKS 4
+
+struct vm_disk_config {
+	char path[4096];
+	char serial[21]; /* virtio-blk GET_ID is 20 bytes */
+	bool readonly;
+};
 
 struct vm_config {
 	const char *kernel;  /* required */
@@ -22,6 +31,8 @@ struct vm_config {
 	unsigned int nr_cpus;
 	const char *console; /* stdio|none|file:PATH|pty */
 	const char *kvm_path;
+	struct vm_disk_config disks[VM_MAX_DISKS];
+	unsigned int nr_disks;
 };
 
 /* Fill defaults. */

@@ -18,6 +18,7 @@
  *   0x00100000  kernel load address (X86_KERNEL_LOAD), RAM up to X86_LOWMEM_MAX
  *   0xb0000000  PCIe ECAM, 256 buses (X86_ECAM_BASE, reserved in e820)
  *   0xc0000000  32-bit PCI MMIO window, up to X86_PCI_MMIO32_END
+ *   0xfeb00000  virtio-mmio windows (X86_VIRTIO_MMIO_BASE, 4 KiB apart)
  *   0xfec00000  IOAPIC;  0xfee00000 LAPIC
  *   0x100000000 RAM above 4 GiB (when memory > X86_LOWMEM_MAX), then the
  *               64-bit PCI window (X86_PCI_MMIO64_SIZE) above the end of RAM.
@@ -50,7 +51,7 @@
 #define X86_ECAM_BASE 0xb0000000ULL
 #define X86_ECAM_SIZE 0x10000000ULL
 #define X86_PCI_MMIO32_BASE 0xc0000000ULL
-#define X86_PCI_MMIO32_END 0xfec00000ULL
+#define X86_PCI_MMIO32_END 0xfeb00000ULL
 #define X86_IOAPIC_BASE 0xfec00000ULL
 #define X86_LAPIC_BASE 0xfee00000ULL
 #define X86_HIGHMEM_BASE 0x100000000ULL
@@ -113,7 +114,20 @@ int x86_mem_layout(struct guest_mem *m, uint64_t ram_size);
  */
 int x86_e820_build(uint64_t ram_size, struct e820_entry *out, unsigned int max);
 
+/* virtio-mmio windows, described in the DSDT as LNRO0005 devices. */
+#define X86_VIRTIO_MMIO_BASE 0xfeb00000ULL
+#define X86_VIRTIO_MMIO_STRIDE 0x1000ULL
+#define X86_VIRTIO_MMIO_MAX 4
+
+struct acpi_virtio_mmio {
+	uint64_t base;
+	uint32_t size;
+	uint32_t gsi;
+};
+
 struct acpi_config {
+	struct acpi_virtio_mmio virtio_mmio[X86_VIRTIO_MMIO_MAX];
+	unsigned int nr_virtio_mmio;
 	unsigned int nr_cpus;
 	uint64_t ram_size;
 	uint64_t ecam_base;

@@ -24,6 +24,10 @@ const char run_usage[] =
 	"  -c, --cpus N          number of vCPUs, 1-255 (default 1)\n"
 	"      --console BACKEND serial console (COM1): stdio (default), none,\n"
 	"                        file:PATH (output only) or pty (prints the pty path)\n"
+	"      --disk PATH[,readonly][,serial=ID]\n"
+	"                        a raw disk image as a virtio-blk device on virtio-mmio\n"
+	"                        (repeatable, up to 4; Linux finds them through ACPI);\n"
+	"                        the image is locked against a second writer\n"
 	"  -h, --help            show this help\n"
 	"\n"
 	"On a terminal, --console stdio switches it to raw mode (restored on exit);\n"
@@ -83,13 +87,49 @@ static int parse_memory(const char *s, uint64_t *out, char *err, size_t errlen)
 	return 0;
 }
 
+/* PATH[,readonly][,serial=ID] */
+static int parse_disk(const char *arg, struct vm_config *c, char *err, size_t errlen)
+{
+	struct vm_disk_config *d;
+	const char *p = strchr(arg, ','), *opt;
+	size_t n = p ? (size_t)(p - arg) : strlen(arg);
+
+	if (c->nr_disks >= VM_MAX_DISKS) {
+		snprintf(err, errlen, "too many --disk options (at most %d)", VM_MAX_DISKS);
+		return -EINVAL;
+	}
+	d = &c->disks[c->nr_disks];
+	memset(d, 0, sizeof(*d));
+	if (n == 0 || n >= sizeof(d->path)) {
+		snprintf(err, errlen, "invalid --disk '%s' (expected PATH[,readonly][,serial=ID])", arg);
+		return -EINVAL;
+	}
+	memcpy(d->path, arg, n);
+	for (opt = p; opt; opt = strchr(opt + 1, ',')) {
+		const char *o = opt + 1, *end = strchr(o, ',');
+		size_t len = end ? (size_t)(end - o) : strlen(o);
+		if (len == 8 && !strncmp(o, "readonly", 8)) {
+			d->readonly = true;
+		} else if (len > 7 && !strncmp(o, "serial=", 7) && len - 7 < sizeof(d->serial)) {
+			memcpy(d->serial, o + 7, len - 7);
+		} else {
+			snprintf(err, errlen, "invalid --disk option '%.*s' (expected readonly or serial=ID, ID up to 20 bytes)",
+				 (int)len, o);
+			return -EINVAL;
+		}
+	}
+	c->nr_disks++;
+	return 0;
+}
+
 int run_options_parse(int argc, char **argv, struct vm_config *c, char *err, size_t errlen)
 {
-	enum { OPT_CONSOLE = 256 };
+	enum { OPT_CONSOLE = 256, OPT_DISK };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, 'k' }, { "initrd", required_argument, NULL, 'i' },
 		{ "cmdline", required_argument, NULL, 'a' }, { "memory", required_argument, NULL, 'm' },
 		{ "cpus", required_argument, NULL, 'c' },    { "console", required_argument, NULL, OPT_CONSOLE },
+		{ "disk", required_argument, NULL, OPT_DISK },
 		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
@@ -128,6 +168,10 @@ int run_options_parse(int argc, char **argv, struct vm_config *c, char *err, siz
 				return -EINVAL;
 			}
 			c->console = optarg;
+			break;
+		case OPT_DISK:
+			if (parse_disk(optarg, c, err, errlen))
+				return -EINVAL;
 			break;
 		case 'h':
 			return 1;

@@ -16,6 +16,8 @@
 #include "vmkit/boot.h"
 #include "vmkit/log.h"
 #include "vmkit/util.h"
+#include "vmkit/virtio_blk.h"
+#include "vmkit/virtio_mmio.h"
 #include "vmkit/x86.h"
 #include "vmkit/x86_vcpu.h"
 
@@ -147,6 +149,56 @@ fail:
 	return r;
 }
 
+/* virtio-mmio slot i: its register window and interrupt (above the ISA IRQs). */
+static uint64_t virtio_mmio_base(unsigned int i)
+{
+	return X86_VIRTIO_MMIO_BASE + i * X86_VIRTIO_MMIO_STRIDE;
+}
+
+static uint32_t virtio_mmio_gsi(unsigned int i)
+{
+	return 16 + i;
+}
+
+static void virtio_mmio_device_destroy(void *dev)
+{
+	virtio_mmio_destroy(dev);
+}
+
+static const struct device_ops virtio_mmio_device_ops = {
+	.name = "virtio-mmio",
+	.destroy = virtio_mmio_device_destroy,
+};
+
+/* Phase: disks as virtio-blk on virtio-mmio */
+static int build_disks(struct vm *vm, char *err, size_t errlen)
+{
+	for (unsigned int i = 0; i < vm->cfg.nr_disks; i++) {
+		const struct vm_disk_config *d = &vm->cfg.disks[i];
+		struct irq_line irq = vm_irq(vm, virtio_mmio_gsi(i));
+		struct virtio_blk *blk = virtio_blk_open(d->path, d->readonly, d->serial, err, errlen);
+		struct virtio_mmio *m;
+		int r;
+
+		if (!blk)
+			return -EINVAL;
+		m = virtio_mmio_create(&virtio_blk_ops, blk, &vm->mem, &irq);
+		if (!m) {
+			virtio_blk_ops.destroy(blk);
+			snprintf(err, errlen, "out of memory creating disk %s", d->path);
+			return -ENOMEM;
+		}
+		r = add_device(vm, &virtio_mmio_device_ops, m);
+		if (!r)
+			r = bus_register(&vm->mmio, virtio_mmio_base(i), VIRTIO_MMIO_SIZE, virtio_mmio_io, m, "virtio-blk");
+		if (r) {
+			snprintf(err, errlen, "cannot attach disk %s: %s", d->path, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
 /* Phase: PCI host bridge (config mechanism #1 + ECAM). */
 static int build_pci(struct vm *vm, char *err, size_t errlen)
 {
@@ -210,6 +262,11 @@ static int build_tables_and_load(struct vm *vm, struct boot_result *br, char *er
 	uint64_t rsdp = 0;
 	uint16_t bda[2];
 	int n, r;
+
+	for (unsigned int i = 0; i < vm->cfg.nr_disks && i < X86_VIRTIO_MMIO_MAX; i++)
+		acfg.virtio_mmio[acfg.nr_virtio_mmio++] = (struct acpi_virtio_mmio){
+			.base = virtio_mmio_base(i), .size = VIRTIO_MMIO_SIZE, .gsi = virtio_mmio_gsi(i)
+		};
 
 	n = x86_e820_build(vm->cfg.mem_size, e820, E820_MAX_ENTRIES);
 	if (n < 0) {
@@ -398,6 +455,9 @@ int vm_create(struct vm **out, const struct vm_config *cfg, char *err, size_t er
 		goto fail;
 	/* Phase 5: devices */
 	r = build_devices(vm, err, errlen);
+	if (r)
+		goto fail;
+	r = build_disks(vm, err, errlen);
 	if (r)
 		goto fail;
 	/* Phase 6: firmware tables and the kernel */

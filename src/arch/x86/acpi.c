@@ -160,6 +160,24 @@ static void build_dsdt_body(struct aml *a, const struct acpi_config *cfg)
 	aml_device(&sb, "PCI0", &pci);
 	aml_free(&pci);
 
+	/* virtio-mmio transports (Linux binds LNRO0005, virtio 1.2 s4.2) */
+	for (unsigned int i = 0; i < cfg->nr_virtio_mmio && i < X86_VIRTIO_MMIO_MAX; i++) {
+		const struct acpi_virtio_mmio *v = &cfg->virtio_mmio[i];
+		char name[5];
+		aml_init(&dev);
+		aml_init(&res);
+		snprintf(name, sizeof(name), "VR%02u", i);
+		aml_name_string_obj(&dev, "_HID", "LNRO0005");
+		aml_name_integer(&dev, "_UID", i);
+		aml_name_integer(&dev, "_STA", 0x0f);
+		aml_res_mem32_fixed(&res, (uint32_t)v->base, v->size);
+		aml_res_interrupt_level(&res, v->gsi);
+		crs(&dev, &res);
+		aml_device(&sb, name, &dev);
+		aml_free(&dev);
+		aml_free(&res);
+	}
+
 	/* Processor devices (s8.4), matched to MADT entries by _UID */
 	for (unsigned int i = 0; i < cfg->nr_cpus; i++) {
 		char name[5];

@@ -292,6 +292,13 @@ void aml_res_qword_mem(struct aml *a, uint64_t min, uint64_t max)
 	res_addr(a, 0x8a, 8, 0, 1, min, max);
 }
 
+void aml_res_interrupt_level(struct aml *a, uint32_t gsi)
+{
+	uint8_t d[9] = { 0x89, 6, 0, 0x01, 1 };
+	put(d + 5, gsi, 4);
+	aml_bytes(a, d, sizeof(d));
+}
+
 void aml_res_end(struct aml *a)
 {
 	uint8_t d[2] = { 0x79, 0 };

@@ -49,6 +49,8 @@ void aml_res_word_bus(struct aml *a, uint16_t min, uint16_t max);
 void aml_res_word_io(struct aml *a, uint16_t min, uint16_t max);
 void aml_res_dword_mem(struct aml *a, uint32_t min, uint32_t max);
 void aml_res_qword_mem(struct aml *a, uint64_t min, uint64_t max);
+/* Extended Interrupt descriptor (s6.4.3.6): consumer, level-triggered, active-high. */
+void aml_res_interrupt_level(struct aml *a, uint32_t gsi);
 /* End tag; then wrap with aml_buffer and Name(_CRS, ...). */
 void aml_res_end(struct aml *a);
 
