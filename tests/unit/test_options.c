@@ -95,6 +95,27 @@ static void test_errors(void **state)
 	assert_non_null(strstr(err, "needs an argument"));
 }
 
+static void test_disks(void **state)
+{
+	struct vm_config c;
+	char err[256];
+
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--disk", "a.img", "--disk", "b.img,readonly,serial=SN1"), 0);
+	assert_int_equal(c.nr_disks, 2);
+	assert_string_equal(c.disks[0].path, "a.img");
+	assert_false(c.disks[0].readonly);
+	assert_string_equal(c.disks[1].path, "b.img");
+	assert_true(c.disks[1].readonly);
+	assert_string_equal(c.disks[1].serial, "SN1");
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--disk", "a,bogus"), -EINVAL);
+	assert_non_null(strstr(err, "invalid --disk option 'bogus'"));
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--disk", ",readonly"), -EINVAL);
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--disk", "a,serial=123456789012345678901"), -EINVAL);
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--disk", "1", "--disk", "2", "--disk", "3", "--disk", "4", "--disk", "5"),
+			 -EINVAL);
+	assert_non_null(strstr(err, "too many --disk"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -102,6 +123,7 @@ int main(void)
 		cmocka_unit_test(test_all_options),
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_disks),
 	};
 	return cmocka_run_group_tests_name("options", tests, NULL, NULL);
 }
