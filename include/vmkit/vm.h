@@ -33,6 +33,7 @@ struct vm_config {
 	const char *kvm_path;
 	struct vm_disk_config disks[VM_MAX_DISKS];
 	unsigned int nr_disks;
+	bool rng; /* virtio-rng */
 };
 
 /* Fill defaults. */

@@ -28,6 +28,8 @@ const char run_usage[] =
 	"                        a raw disk image as a virtio-blk device on virtio-mmio\n"
 	"                        (repeatable, up to 4; Linux finds them through ACPI);\n"
 	"                        the image is locked against a second writer\n"
+	"      --rng             a virtio-rng entropy device fed from getrandom(2)\n"
+	"                        (virtio-mmio; at most 4 virtio devices in all)\n"
 	"  -h, --help            show this help\n"
 	"\n"
 	"On a terminal, --console stdio switches it to raw mode (restored on exit);\n"
@@ -124,12 +126,13 @@ static int parse_disk(const char *arg, struct vm_config *c, char *err, size_t er
 
 int run_options_parse(int argc, char **argv, struct vm_config *c, char *err, size_t errlen)
 {
-	enum { OPT_CONSOLE = 256, OPT_DISK };
+	enum { OPT_CONSOLE = 256, OPT_DISK, OPT_RNG };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, 'k' }, { "initrd", required_argument, NULL, 'i' },
 		{ "cmdline", required_argument, NULL, 'a' }, { "memory", required_argument, NULL, 'm' },
 		{ "cpus", required_argument, NULL, 'c' },    { "console", required_argument, NULL, OPT_CONSOLE },
 		{ "disk", required_argument, NULL, OPT_DISK },
+		{ "rng", no_argument, NULL, OPT_RNG },
 		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
@@ -172,6 +175,9 @@ int run_options_parse(int argc, char **argv, struct vm_config *c, char *err, siz
 		case OPT_DISK:
 			if (parse_disk(optarg, c, err, errlen))
 				return -EINVAL;
+			break;
+		case OPT_RNG:
+			c->rng = true;
 			break;
 		case 'h':
 			return 1;

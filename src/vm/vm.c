@@ -18,6 +18,7 @@
 #include "vmkit/util.h"
 #include "vmkit/virtio_blk.h"
 #include "vmkit/virtio_mmio.h"
+#include "vmkit/virtio_rng.h"
 #include "vmkit/x86.h"
 #include "vmkit/x86_vcpu.h"
 
@@ -170,31 +171,62 @@ static const struct device_ops virtio_mmio_device_ops = {
 	.destroy = virtio_mmio_device_destroy,
 };
 
-/* Phase: disks as virtio-blk on virtio-mmio */
-static int build_disks(struct vm *vm, char *err, size_t errlen)
+/* Put a virtio device on the next virtio-mmio slot. Takes ownership of impl. */
+static int attach_virtio_mmio(struct vm *vm, const struct virtio_device_ops *ops, void *impl, const char *what,
+			      char *err, size_t errlen)
 {
+	unsigned int slot = vm->nr_mmio_slots;
+	struct irq_line irq = vm_irq(vm, virtio_mmio_gsi(slot));
+	struct virtio_mmio *m;
+	int r;
+
+	if (slot >= X86_VIRTIO_MMIO_MAX) {
+		ops->destroy(impl);
+		snprintf(err, errlen, "too many virtio devices (at most %d)", X86_VIRTIO_MMIO_MAX);
+		return -ENOSPC;
+	}
+	m = virtio_mmio_create(ops, impl, &vm->mem, &irq);
+	if (!m) {
+		ops->destroy(impl);
+		snprintf(err, errlen, "out of memory creating %s", what);
+		return -ENOMEM;
+	}
+	r = add_device(vm, &virtio_mmio_device_ops, m);
+	if (!r)
+		r = bus_register(&vm->mmio, virtio_mmio_base(slot), VIRTIO_MMIO_SIZE, virtio_mmio_io, m, ops->name);
+	if (r) {
+		snprintf(err, errlen, "cannot attach %s: %s", what, strerror(-r));
+		return r;
+	}
+	vm->nr_mmio_slots++;
+	return 0;
+}
+
+/* Phase: virtio devices (disks, entropy) on virtio-mmio */
+static int build_virtio(struct vm *vm, char *err, size_t errlen)
+{
+	int r;
+
 	for (unsigned int i = 0; i < vm->cfg.nr_disks; i++) {
 		const struct vm_disk_config *d = &vm->cfg.disks[i];
-		struct irq_line irq = vm_irq(vm, virtio_mmio_gsi(i));
 		struct virtio_blk *blk = virtio_blk_open(d->path, d->readonly, d->serial, err, errlen);
-		struct virtio_mmio *m;
-		int r;
 
 		if (!blk)
 			return -EINVAL;
-		m = virtio_mmio_create(&virtio_blk_ops, blk, &vm->mem, &irq);
-		if (!m) {
-			virtio_blk_ops.destroy(blk);
-			snprintf(err, errlen, "out of memory creating disk %s", d->path);
+		r = attach_virtio_mmio(vm, &virtio_blk_ops, blk, d->path, err, errlen);
+		if (r)
+			return r;
+	}
+	if (vm->cfg.rng) {
+		struct virtio_rng *rng = virtio_rng_create();
+
+		if (!rng) {
+			snprintf(err, errlen, "out of memory creating virtio-rng");
 			return -ENOMEM;
 		}
-		r = add_device(vm, &virtio_mmio_device_ops, m);
-		if (!r)
-			r = bus_register(&vm->mmio, virtio_mmio_base(i), VIRTIO_MMIO_SIZE, virtio_mmio_io, m, "virtio-blk");
-		if (r) {
-			snprintf(err, errlen, "cannot attach disk %s: %s", d->path, strerror(-r));
+		r = attach_virtio_mmio(vm, &virtio_rng_ops, rng, "virtio-rng", err, errlen);
+		if (r)
 			return r;
-		}
 	}
 	return 0;
 }
@@ -263,7 +295,7 @@ static int build_tables_and_load(struct vm *vm, struct boot_result *br, char *er
 	uint16_t bda[2];
 	int n, r;
 
-	for (unsigned int i = 0; i < vm->cfg.nr_disks && i < X86_VIRTIO_MMIO_MAX; i++)
+	for (unsigned int i = 0; i < vm->nr_mmio_slots && i < X86_VIRTIO_MMIO_MAX; i++)
 		acfg.virtio_mmio[acfg.nr_virtio_mmio++] = (struct acpi_virtio_mmio){
 			.base = virtio_mmio_base(i), .size = VIRTIO_MMIO_SIZE, .gsi = virtio_mmio_gsi(i)
 		};
@@ -457,7 +489,7 @@ int vm_create(struct vm **out, const struct vm_config *cfg, char *err, size_t er
 	r = build_devices(vm, err, errlen);
 	if (r)
 		goto fail;
-	r = build_disks(vm, err, errlen);
+	r = build_virtio(vm, err, errlen);
 	if (r)
 		goto fail;
 	/* Phase 6: firmware tables and the kernel */

@@ -39,6 +39,7 @@ struct vm {
 	unsigned int nr_vcpus;
 	struct machine_ctl ctl;
 	struct rtc *rtc;
+	unsigned int nr_mmio_slots; /* virtio-mmio devices attached */
 	/* Boot images, read before anything else is built; freed once loaded. */
 	uint8_t *kernel, *initrd;
 	size_t kernel_len, initrd_len;
