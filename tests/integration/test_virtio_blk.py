@@ -13,6 +13,12 @@ SCENARIOS = {
     "write": "cp {disk} /tmp/disk.img && " + BOOT % ("--disk /tmp/disk.img,serial=vmkit-disk0", "disk-write"),
     "read": BOOT % ("--disk /tmp/disk.img", "disk-read"),
     "readonly": BOOT % ("--disk /tmp/disk.img,readonly", "disk-ro"),
+    # SIGKILL right after the guest's fsync completed; a new VM reads the data back
+    "fsync-kill": "rm -f /tmp/big.img /tmp/fs.log; truncate -s 80M /tmp/big.img; "
+                  "(" + BOOT % ("--disk /tmp/big.img", "disk-fsync") + " > /tmp/fs.log 2>&1 & echo $! > /tmp/vmkit.pid); "
+                  "i=0; while ! grep -q VMKIT-FSYNC-DONE /tmp/fs.log && [ $i -lt 1500 ]; do sleep 0.2; i=$((i+1)); done; "
+                  "kill -9 $(cat /tmp/vmkit.pid); sleep 1; grep VMKIT-FSYNC-DONE /tmp/fs.log; "
+                  + BOOT % ("--disk /tmp/big.img", "disk-verify"),
 }
 
 
@@ -34,6 +40,16 @@ def test_data_survives_into_the_next_vm(results):
     status, out = results["read"]
     assert status == 0, out[-3000:]
     assert wrote and f"VMKIT-DISK read={wrote.group(1)}" in out, out[-3000:]
+
+
+def test_fsynced_data_survives_sigkill(results):
+    status, out = results["fsync-kill"]
+    done = re.search(r"VMKIT-FSYNC-DONE md5=([0-9a-f]{32})", out)
+    verify = re.search(r"VMKIT-VERIFY md5=([0-9a-f]{32})", out)
+    assert done, f"the guest never finished its fsync:\n{out[-3000:]}"
+    assert verify, out[-3000:]
+    assert status == 0
+    assert done.group(1) == verify.group(1), "data written and fsynced before SIGKILL was lost"
 
 
 def test_readonly_disk_refuses_writes(results):
