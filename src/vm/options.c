@@ -23,7 +23,9 @@ const char run_usage[] =
 	"                        a multiple of 1M; RAM above 2816M is placed above 4G)\n"
 	"  -c, --cpus N          number of vCPUs, 1-255 (default 1)\n"
 	"      --console BACKEND serial console (COM1): stdio (default), none,\n"
-	"                        file:PATH (output only) or pty (prints the pty path)\n"
+	"                        file:PATH (output only) or pty (prints the pty path);\n"
+	"                        virtio puts the terminal on a virtio-console (Linux\n"
+	"                        hvc0, console=hvc0) instead of COM1\n"
 	"      --disk PATH[,readonly][,serial=ID]\n"
 	"                        a raw disk image as a virtio-blk device on virtio-mmio\n"
 	"                        (repeatable, up to 4; Linux finds them through ACPI);\n"
@@ -165,9 +167,10 @@ int run_options_parse(int argc, char **argv, struct vm_config *c, char *err, siz
 			break;
 		case OPT_CONSOLE:
 			if (strcmp(optarg, "stdio") && strcmp(optarg, "none") && strcmp(optarg, "pty") &&
-			    (strncmp(optarg, "file:", 5) || !optarg[5])) {
+			    strcmp(optarg, "virtio") && (strncmp(optarg, "file:", 5) || !optarg[5])) {
 				snprintf(err, errlen,
-					 "invalid --console '%s' (expected stdio, none, file:PATH or pty)", optarg);
+					 "invalid --console '%s' (expected stdio, none, file:PATH, pty or virtio)",
+					 optarg);
 				return -EINVAL;
 			}
 			c->console = optarg;

@@ -17,6 +17,7 @@
 #include "vmkit/log.h"
 #include "vmkit/util.h"
 #include "vmkit/virtio_blk.h"
+#include "vmkit/virtio_console.h"
 #include "vmkit/virtio_mmio.h"
 #include "vmkit/virtio_rng.h"
 #include "vmkit/x86.h"
@@ -112,11 +113,16 @@ static int build_devices(struct vm *vm, char *err, size_t errlen)
 	struct acpi_pm *pm;
 	int r;
 
-	vm->console = chardev_open(vm->cfg.console, err, errlen);
+	/* --console virtio: the terminal goes to hvc0 and COM1 is left unconnected. */
+	vm->virtio_console = !strcmp(vm->cfg.console, "virtio");
+	vm->console = chardev_open(vm->virtio_console ? "stdio" : vm->cfg.console, err, errlen);
 	if (!vm->console)
 		return -EINVAL;
+	vm->serial_chr = vm->virtio_console ? chardev_open("none", err, errlen) : vm->console;
+	if (!vm->serial_chr)
+		return -ENOMEM;
 
-	com1 = serial_create(&irq_com1, vm->console);
+	com1 = serial_create(&irq_com1, vm->serial_chr);
 	vm->rtc = rtc_create(&irq_rtc);
 	kbc = i8042_create(&irq_kbd, &irq_mouse, &vm->ctl);
 	dbg = debug_exit_create(&vm->ctl);
@@ -140,10 +146,12 @@ static int build_devices(struct vm *vm, char *err, size_t errlen)
 	/* 0xcf9 shares the PCI CONFIG_ADDRESS dword: the host bridge forwards byte accesses. */
 	pci_bus_set_cf9_handler(&vm->pci, acpi_pm_reset_io, pm);
 
-	struct chardev_frontend fe = { .receive = serial_receive, .opaque = com1 };
-	r = chardev_attach(vm->console, &vm->loop, &fe, console_quit, vm);
-	if (r)
-		goto fail;
+	if (!vm->virtio_console) {
+		struct chardev_frontend fe = { .receive = serial_receive, .opaque = com1 };
+		r = chardev_attach(vm->console, &vm->loop, &fe, console_quit, vm);
+		if (r)
+			goto fail;
+	}
 	return 0;
 fail:
 	snprintf(err, errlen, "cannot wire the legacy devices: %s", strerror(-r));
@@ -216,6 +224,23 @@ static int build_virtio(struct vm *vm, char *err, size_t errlen)
 		r = attach_virtio_mmio(vm, &virtio_blk_ops, blk, d->path, err, errlen);
 		if (r)
 			return r;
+	}
+	if (vm->virtio_console) {
+		struct virtio_console *con = virtio_console_create(vm->console);
+		struct chardev_frontend fe = { .receive = virtio_console_receive, .opaque = con };
+
+		if (!con) {
+			snprintf(err, errlen, "out of memory creating virtio-console");
+			return -ENOMEM;
+		}
+		r = attach_virtio_mmio(vm, &virtio_console_ops, con, "virtio-console", err, errlen);
+		if (r)
+			return r;
+		r = chardev_attach(vm->console, &vm->loop, &fe, console_quit, vm);
+		if (r) {
+			snprintf(err, errlen, "cannot attach the console: %s", strerror(-r));
+			return r;
+		}
 	}
 	if (vm->cfg.rng) {
 		struct virtio_rng *rng = virtio_rng_create();
@@ -562,6 +587,8 @@ void vm_destroy(struct vm *vm)
 		free(vm->vcpus);
 	}
 	/* The console first: it restores the terminal and stops feeding the UART. */
+	if (vm->serial_chr && vm->serial_chr != vm->console)
+		chardev_close(vm->serial_chr);
 	chardev_close(vm->console);
 	while (vm->devices) {
 		struct device *d = vm->devices;

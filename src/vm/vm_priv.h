@@ -33,7 +33,9 @@ struct vm {
 	bool pci_ready;
 	struct event_loop loop;
 	bool loop_ready;
-	struct chardev *console;
+	struct chardev *console;    /* the user's terminal/file/pty */
+	struct chardev *serial_chr; /* COM1's backend: console, or "none" with --console virtio */
+	bool virtio_console;
 	struct device *devices; /* reset/save/destroy in list order */
 	struct vcpu *vcpus;
 	unsigned int nr_vcpus;
