@@ -116,6 +116,16 @@ void virtio_dev_needs_reset(struct virtio_dev *vdev);
 /* Device-side helper: interrupt the driver for queue q if it wants one. */
 void virtio_dev_notify_queue(struct virtio_dev *vdev, unsigned int q);
 
+/*
+ * Serve every available buffer of queue q with fn, which returns how many
+ * bytes it wrote into the buffer; each buffer is returned to the driver. A
+ * malformed chain marks the device DEVICE_NEEDS_RESET. Then interrupts the
+ * driver if it asked for it. elem is the caller's scratch element; the caller
+ * serializes calls per queue.
+ */
+void virtio_dev_serve_queue(struct virtio_dev *vdev, unsigned int q, struct virtq_elem *elem,
+			    uint32_t (*fn)(void *impl, struct virtq_elem *e), void *impl);
+
 /* Negotiated feature test. */
 static inline bool virtio_has_feature(const struct virtio_dev *vdev, unsigned int bit)
 {

@@ -30,6 +30,13 @@ bool boot_hits_reserved(uint64_t a, uint64_t len);
 int boot_place_high(const struct boot_env *env, uint64_t len, uint64_t min_addr, uint64_t max_end,
 		    uint64_t *out);
 
+/*
+ * Place the initrd (if any) page-aligned, as high as RAM below 4 GiB allows,
+ * above kernel_end. *at = 0 without an initrd. 0 or -EFBIG (err set).
+ */
+int boot_place_initrd(struct guest_mem *m, const struct boot_images *img, const struct boot_env *env,
+		      uint64_t kernel_end, uint64_t *at, char *err, size_t errlen);
+
 /* Write the command line at X86_CMDLINE; max_len includes the NUL. 0 or -E2BIG. */
 int boot_write_cmdline(struct guest_mem *m, const char *cmdline, uint64_t max_len, char *err, size_t errlen);
 

@@ -153,19 +153,6 @@ static bool find_pvh_entry(const uint8_t *k, size_t len, const struct elf_info *
 	return false;
 }
 
-static int place_initrd(struct guest_mem *m, const struct boot_images *img, const struct boot_env *env,
-			uint64_t kernel_end, uint64_t *at, char *err, size_t errlen)
-{
-	*at = 0;
-	if (!img->initrd || !img->initrd_len)
-		return 0;
-	if (boot_place_high(env, img->initrd_len, ALIGN_UP(MAX(kernel_end, X86_BIOS_END), 4096), X86_HIGHMEM_BASE, at) ||
-	    boot_place(m, *at, img->initrd, img->initrd_len, img->initrd_len))
-		return boot_err(err, errlen, -EFBIG, "initrd (%zu MiB) does not fit in guest memory beside the kernel",
-				img->initrd_len >> 20);
-	return 0;
-}
-
 static int setup_pvh(struct guest_mem *m, const struct boot_images *img, const struct boot_env *env,
 		     uint64_t initrd_at, char *err, size_t errlen)
 {
@@ -220,7 +207,7 @@ int boot_load_elf(struct guest_mem *m, const struct boot_images *img, const stru
 	r = boot_write_cmdline(m, img->cmdline, X86_CMDLINE_MAX, err, errlen);
 	if (r)
 		return r;
-	r = place_initrd(m, img, env, end, &initrd_at, err, errlen);
+	r = boot_place_initrd(m, img, env, end, &initrd_at, err, errlen);
 	if (r)
 		return r;
 	res->kernel_start = start;

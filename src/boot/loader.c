@@ -77,6 +77,20 @@ int boot_place_high(const struct boot_env *env, uint64_t len, uint64_t min_addr,
 	return 0;
 }
 
+int boot_place_initrd(struct guest_mem *m, const struct boot_images *img, const struct boot_env *env,
+		      uint64_t kernel_end, uint64_t *at, char *err, size_t errlen)
+{
+	*at = 0;
+	if (!img->initrd || !img->initrd_len)
+		return 0;
+	if (boot_place_high(env, img->initrd_len, ALIGN_UP(MAX(kernel_end, X86_BIOS_END), 4096), X86_HIGHMEM_BASE,
+			    at) ||
+	    boot_place(m, *at, img->initrd, img->initrd_len, img->initrd_len))
+		return boot_err(err, errlen, -EFBIG, "initrd (%zu MiB) does not fit in guest memory beside the kernel",
+				img->initrd_len >> 20);
+	return 0;
+}
+
 int boot_write_cmdline(struct guest_mem *m, const char *cmdline, uint64_t max_len, char *err, size_t errlen)
 {
 	size_t len = cmdline ? strlen(cmdline) : 0;

@@ -177,14 +177,10 @@ int boot_load_multiboot(struct guest_mem *m, const struct boot_images *img, cons
 	r = boot_write_cmdline(m, img->cmdline, X86_CMDLINE_MAX, err, errlen);
 	if (r)
 		return r;
-	if (img->initrd && img->initrd_len) {
-		/* Modules go page-aligned right after the kernel (flags bit 0 asks for alignment). */
-		if (boot_place_high(env, img->initrd_len, ALIGN_UP(MAX(end, X86_BIOS_END), 4096), X86_HIGHMEM_BASE,
-				    &mod_at) ||
-		    boot_place(m, mod_at, img->initrd, img->initrd_len, img->initrd_len))
-			return boot_err(err, errlen, -EFBIG, "initrd (%zu MiB) does not fit in guest memory beside the kernel",
-					img->initrd_len >> 20);
-	}
+	/* The initrd is module 0, page-aligned (header flags bit 0). */
+	r = boot_place_initrd(m, img, env, end, &mod_at, err, errlen);
+	if (r)
+		return r;
 	r = build_mbi(m, img, env, mod_at, err, errlen);
 	if (r)
 		return r;

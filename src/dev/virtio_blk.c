@@ -198,27 +198,28 @@ static uint8_t handle(struct virtio_blk *b, struct virtq_elem *e, uint32_t *writ
 	}
 }
 
+/* One request: serve it and write the status byte, the last device-writable byte (s5.2.6). */
+static uint32_t blk_serve(void *impl, struct virtq_elem *e)
+{
+	struct virtio_blk *b = impl;
+	uint32_t written;
+	uint8_t status = handle(b, e, &written);
+
+	b->requests++;
+	if (status != VIRTIO_BLK_S_OK)
+		b->errors++;
+	if (e->in_len)
+		virtq_elem_write(e, e->in_len - 1, &status, 1);
+	return written;
+}
+
 static void blk_queue_notify(void *impl, struct virtio_dev *vdev, unsigned int q)
 {
 	struct virtio_blk *b = impl;
-	int r;
 
 	pthread_mutex_lock(&b->lock);
-	while ((r = virtq_pop(&vdev->vq[q], &b->elem)) > 0) {
-		uint32_t written;
-		uint8_t status = handle(b, &b->elem, &written);
-		b->requests++;
-		if (status != VIRTIO_BLK_S_OK)
-			b->errors++;
-		/* the status byte is the last device-writable byte */
-		if (b->elem.in_len)
-			virtq_elem_write(&b->elem, b->elem.in_len - 1, &status, 1);
-		virtq_push(&vdev->vq[q], &b->elem, written);
-	}
+	virtio_dev_serve_queue(vdev, q, &b->elem, blk_serve, b);
 	pthread_mutex_unlock(&b->lock);
-	if (r < 0)
-		virtio_dev_needs_reset(vdev);
-	virtio_dev_notify_queue(vdev, q);
 }
 
 static void blk_destroy(void *impl)

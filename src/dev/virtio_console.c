@@ -115,26 +115,28 @@ size_t virtio_console_receive(void *opaque, const uint8_t *buf, size_t len)
 	return done;
 }
 
+/* Guest output: every device-readable byte goes to the backend. */
+static uint32_t con_serve_tx(void *impl, struct virtq_elem *e)
+{
+	struct virtio_console *c = impl;
+
+	for (unsigned int i = 0; i < e->out_num; i++)
+		chardev_write(c->chr, e->iov[i].iov_base, e->iov[i].iov_len);
+	c->tx_bytes += e->out_len;
+	return 0;
+}
+
 static void con_queue_notify(void *impl, struct virtio_dev *vdev, unsigned int q)
 {
 	struct virtio_console *c = impl;
-	int r = 0;
 
 	if (q == RX_Q) {
 		chardev_input_ready(c->chr); /* new receive buffers: input may flow */
 		return;
 	}
 	pthread_mutex_lock(&c->lock);
-	while ((r = virtq_pop(&vdev->vq[TX_Q], &c->tx)) > 0) {
-		for (unsigned int i = 0; i < c->tx.out_num; i++)
-			chardev_write(c->chr, c->tx.iov[i].iov_base, c->tx.iov[i].iov_len);
-		c->tx_bytes += c->tx.out_len;
-		virtq_push(&vdev->vq[TX_Q], &c->tx, 0);
-	}
+	virtio_dev_serve_queue(vdev, TX_Q, &c->tx, con_serve_tx, c);
 	pthread_mutex_unlock(&c->lock);
-	if (r < 0)
-		virtio_dev_needs_reset(vdev);
-	virtio_dev_notify_queue(vdev, TX_Q);
 }
 
 static void con_destroy(void *impl)

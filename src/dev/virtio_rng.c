@@ -31,8 +31,10 @@ struct virtio_rng *virtio_rng_create(void)
 	return r;
 }
 
-static uint32_t fill(struct virtq_elem *e)
+/* Fill the buffer's device-writable part with random bytes. */
+static uint32_t rng_serve(void *impl, struct virtq_elem *e)
 {
+	struct virtio_rng *r = impl;
 	uint8_t buf[4096];
 	size_t done = 0, want = MIN(e->in_len, (uint64_t)MAX_PER_REQUEST);
 
@@ -44,24 +46,17 @@ static uint32_t fill(struct virtq_elem *e)
 			break;
 		done += virtq_elem_write(e, done, buf, (size_t)n);
 	}
+	r->bytes += done;
 	return (uint32_t)done;
 }
 
 static void rng_queue_notify(void *impl, struct virtio_dev *vdev, unsigned int q)
 {
 	struct virtio_rng *r = impl;
-	int ret;
 
 	pthread_mutex_lock(&r->lock);
-	while ((ret = virtq_pop(&vdev->vq[q], &r->elem)) > 0) {
-		uint32_t n = fill(&r->elem);
-		r->bytes += n;
-		virtq_push(&vdev->vq[q], &r->elem, n);
-	}
+	virtio_dev_serve_queue(vdev, q, &r->elem, rng_serve, r);
 	pthread_mutex_unlock(&r->lock);
-	if (ret < 0)
-		virtio_dev_needs_reset(vdev);
-	virtio_dev_notify_queue(vdev, q);
 }
 
 static void rng_destroy(void *impl)

@@ -132,3 +132,17 @@ void virtio_dev_notify_queue(struct virtio_dev *vdev, unsigned int q)
 	if (vdev->irq && vdev->irq->queue)
 		vdev->irq->queue(vdev, q);
 }
+
+void virtio_dev_serve_queue(struct virtio_dev *vdev, unsigned int q, struct virtq_elem *elem,
+			    uint32_t (*fn)(void *impl, struct virtq_elem *e), void *impl)
+{
+	int r;
+
+	if (q >= VIRTIO_MAX_QUEUES)
+		return;
+	while ((r = virtq_pop(&vdev->vq[q], elem)) > 0)
+		virtq_push(&vdev->vq[q], elem, fn(impl, elem));
+	if (r < 0)
+		virtio_dev_needs_reset(vdev);
+	virtio_dev_notify_queue(vdev, q);
+}
