@@ -53,7 +53,7 @@ class Vmm:
     # therefore re-run there, up to this many attempts; natively never.
     RIG_ATTEMPTS = 3
 
-    def run(self, scenarios, timeout=900, each=180):
+    def run(self, scenarios, timeout=900, each=180, vmkit=VMKIT):
         """scenarios: {name: command}, each limited to `each` seconds (status 124/137
         when killed). Returns {name: (status, output)}."""
         attempts = 1 if self.native else self.RIG_ATTEMPTS
@@ -66,10 +66,10 @@ class Vmm:
             "done",
             "(exit $s)",
         ])
-        if not os.path.exists(VMKIT):
-            pytest.fail("build/vmkit is missing: run make")
+        if not os.path.exists(vmkit):
+            pytest.fail(f"{vmkit} is missing: run make")
         if self.native:
-            paths = dict(vmkit=VMKIT, kernel=os.path.join(self._images(), "vmlinuz"),
+            paths = dict(vmkit=vmkit, kernel=os.path.join(self._images(), "vmlinuz"),
                          vmlinux=os.path.join(self._images(), "vmlinux"),
                          initrd=os.path.join(self._images(), "l2-initrd.cpio.gz"),
                          disk=os.path.join(self._images(), "l2-disk.ext4"))
@@ -88,7 +88,7 @@ class Vmm:
             p = subprocess.run(["sh", "-c", text], capture_output=True, text=True, timeout=timeout,
                                stdin=subprocess.DEVNULL)
         else:
-            p = subprocess.run([os.path.join(RIG, "run"), "--timeout", str(timeout), text],
+            p = subprocess.run([os.path.join(RIG, "run"), "--vmkit", vmkit, "--timeout", str(timeout), text],
                                capture_output=True, text=True, timeout=timeout + 60, stdin=subprocess.DEVNULL)
         return parse_scenarios(p.stdout + p.stderr, scenarios)
 
