@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: MIT
 /*
- * The debug-exit port (QEMU's isa-debug-exit convention): a write of v asks
- * vmkit to exit with status (v << 1) | 1. Test kernels use it to report results.
+ * The debug-exit port (the isa-debug-exit convention test kernels use): a
+ * write of v at offset 0 asks vmkit to exit with status (v << 1) | 1, so a
+ * guest can always be told apart from a normal power-off (status 0). v is the
+ * written value masked to the access size. Reads return all-ones, as from an
+ * empty ISA bus.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vmkit/dev.h"
+#include "vmkit/log.h"
 #include "vmkit/util.h"
 
 struct debug_exit {
@@ -18,7 +22,7 @@ struct debug_exit *debug_exit_create(const struct machine_ctl *ctl)
 {
 	struct debug_exit *d = calloc(1, sizeof(*d));
 
-	if (d)
+	if (d && ctl)
 		d->ctl = *ctl;
 	return d;
 }
@@ -32,7 +36,14 @@ void debug_exit_io(void *opaque, uint64_t off, uint8_t *data, uint32_t size, boo
 		memset(data, 0xff, size);
 		return;
 	}
-	memcpy(&v, data, MIN(size, 4u));
+	if (off != 0) {
+		log_ratelimited(LOG_WARN, "debug-exit: write at offset %llu ignored (write to offset 0)",
+				(unsigned long long)off);
+		return;
+	}
+	/* Little-endian, masked to the access size; an 8-byte write keeps its low 32 bits. */
+	for (uint32_t i = 0; i < MIN(size, 4u); i++)
+		v |= (uint32_t)data[i] << (8 * i);
 	machine_request(&d->ctl, MACHINE_DEBUG_EXIT, (int)((v << 1) | 1));
 }
 
@@ -40,7 +51,7 @@ static void debug_exit_reset(void *dev)
 {
 }
 
-/* Stateless: an empty blob. */
+/* Stateless: the blob is empty. */
 static ssize_t debug_exit_save(void *dev, void *buf, size_t cap)
 {
 	return 0;

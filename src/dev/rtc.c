@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: MIT
 /*
  * MC146818 CMOS real-time clock and NVRAM (Motorola MC146818A datasheet):
- * index port 0x70 (bit 7 masks NMI, ignored), data port 0x71. The time of
- * day is the host's UTC time plus an offset the guest sets by writing the
- * time registers with SET (register B bit 7). BCD or binary (B.DM), 12 or
- * 24 hour (B.24/12). Alarms and periodic interrupts are not emulated; their
- * enable bits are stored.
+ * index port 0x70 (bit 7 masks NMI on a PC; ignored), data port 0x71, 128
+ * bytes of which 0x00-0x0d are the clock and the rest battery-backed RAM.
+ *
+ * The time of day is the host's UTC time (CLOCK_REALTIME) plus an offset in
+ * seconds that the guest sets by writing the time registers, normally with
+ * SET (register B bit 7) held. Values are BCD or binary (B.DM) and the hour
+ * is 12 or 24 hour (B.24/12; bit 7 of the hour is PM in 12-hour mode). The
+ * century lives at 0x32, where the FADT CENTURY field points.
+ *
+ * Alarm, periodic and update-ended interrupts are not generated; their enable
+ * bits in register B are stored so the guest reads back what it wrote.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -14,6 +20,7 @@
 #include <time.h>
 
 #include "vmkit/dev.h"
+#include "vmkit/util.h"
 
 #define RTC_SECONDS 0x00
 #define RTC_MINUTES 0x02
@@ -27,125 +34,185 @@
 #define RTC_REG_C 0x0c
 #define RTC_REG_D 0x0d
 #define RTC_CENTURY 0x32
+#define RTC_NVRAM_SIZE 128
 
 #define REG_A_UIP 0x80
 #define REG_B_SET 0x80
+#define REG_B_PIE 0x40
+#define REG_B_AIE 0x20
+#define REG_B_UIE 0x10
+#define REG_B_SQWE 0x08
 #define REG_B_DM_BINARY 0x04
 #define REG_B_24H 0x02
 #define REG_D_VRT 0x80
 
-#define RTC_STATE_MAGIC 0x52544331 /* "RTC1" */
+/* UIP is high for 244 us before each update (datasheet, "Update cycle"). */
+#define UIP_NS 244000L
 
-struct rtc_state {
-	uint32_t magic;
-	uint8_t index;
-	uint8_t cmos[128];
-	int64_t offset; /* guest time - host time, seconds */
+/* Saved state: magic, version, payload length, then the fields (little-endian). */
+#define RTC_STATE_MAGIC 0x43545256 /* "VRTC" little-endian */
+#define RTC_STATE_VERSION 1
+#define RTC_STATE_HDR 8
+#define RTC_STATE_PAYLOAD (1 + RTC_NVRAM_SIZE + 8 + 6 * 4)
+#define RTC_STATE_LEN (RTC_STATE_HDR + RTC_STATE_PAYLOAD)
+
+/* Limits on a guest clock offset (about +-31700 years): keeps time_t arithmetic far from overflow. */
+#define RTC_MAX_OFFSET 1000000000000LL
+
+/* The calendar fields the guest can write; tm_* meanings. */
+struct rtc_fields {
+	int sec, min, hour, mday, mon, year;
 };
 
 struct rtc {
 	pthread_mutex_t lock;
 	struct irq_line irq;
-	struct rtc_state s;
-	struct tm set_tm; /* time being written while SET is on */
+	uint8_t index;
+	uint8_t cmos[RTC_NVRAM_SIZE]; /* clock registers 0x00-0x09 and 0x32 are computed, not stored */
+	int64_t offset;               /* guest time - host time, seconds */
+	struct rtc_fields set;        /* time being written while SET is held */
 };
 
-static uint8_t to_bcd(const struct rtc *r, unsigned int v)
+static bool binary_mode(const struct rtc *r)
 {
-	return (r->s.cmos[RTC_REG_B] & REG_B_DM_BINARY) ? (uint8_t)v : (uint8_t)(((v / 10) << 4) | (v % 10));
+	return r->cmos[RTC_REG_B] & REG_B_DM_BINARY;
 }
 
-static unsigned int from_bcd(const struct rtc *r, uint8_t v)
+static uint8_t to_reg(const struct rtc *r, unsigned int v)
 {
-	return (r->s.cmos[RTC_REG_B] & REG_B_DM_BINARY) ? v : (unsigned int)((v >> 4) * 10 + (v & 0xf));
+	v %= 100; /* every field fits two BCD digits */
+	return binary_mode(r) ? (uint8_t)v : (uint8_t)(((v / 10) << 4) | (v % 10));
 }
 
-static void guest_tm(const struct rtc *r, struct tm *tm)
+/* Out-of-range BCD digits (a hostile guest) give out-of-range values, which timegm() normalises. */
+static int from_reg(const struct rtc *r, uint8_t v)
 {
-	time_t t = time(NULL) + (time_t)r->s.offset;
+	return binary_mode(r) ? v : (v >> 4) * 10 + (v & 0xf);
+}
 
-	gmtime_r(&t, tm);
+static void host_now(struct timespec *ts)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+}
+
+static void fields_from_time(struct rtc_fields *f, int64_t t, int *wday)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm))
+		memset(&tm, 0, sizeof(tm));
+	*f = (struct rtc_fields){ tm.tm_sec, tm.tm_min, tm.tm_hour, tm.tm_mday, tm.tm_mon, tm.tm_year };
+	if (wday)
+		*wday = tm.tm_wday;
+}
+
+/* The clock as the guest sees it: the frozen copy while SET is held, else host time + offset. */
+static void guest_fields(const struct rtc *r, struct rtc_fields *f, int *wday)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	if (r->cmos[RTC_REG_B] & REG_B_SET) {
+		*f = r->set;
+		if (wday) {
+			tm = (struct tm){ .tm_sec = f->sec, .tm_min = f->min, .tm_hour = f->hour,
+					  .tm_mday = f->mday, .tm_mon = f->mon, .tm_year = f->year };
+			*wday = timegm(&tm) == (time_t)-1 ? 0 : tm.tm_wday;
+		}
+		return;
+	}
+	host_now(&ts);
+	fields_from_time(f, (int64_t)ts.tv_sec + r->offset, wday);
 }
 
 static uint8_t read_time_reg(struct rtc *r, uint8_t idx)
 {
-	struct tm tm;
-	unsigned int h;
+	struct rtc_fields f;
+	int wday, h;
 
-	guest_tm(r, &tm);
+	guest_fields(r, &f, &wday);
 	switch (idx) {
 	case RTC_SECONDS:
-		return to_bcd(r, (unsigned int)tm.tm_sec);
+		return to_reg(r, (unsigned int)f.sec);
 	case RTC_MINUTES:
-		return to_bcd(r, (unsigned int)tm.tm_min);
+		return to_reg(r, (unsigned int)f.min);
 	case RTC_HOURS:
-		if (r->s.cmos[RTC_REG_B] & REG_B_24H)
-			return to_bcd(r, (unsigned int)tm.tm_hour);
-		h = (unsigned int)tm.tm_hour % 12;
-		return (uint8_t)(to_bcd(r, h ? h : 12) | (tm.tm_hour >= 12 ? 0x80 : 0));
+		if (r->cmos[RTC_REG_B] & REG_B_24H)
+			return to_reg(r, (unsigned int)f.hour);
+		h = f.hour % 12;
+		return (uint8_t)(to_reg(r, (unsigned int)(h ? h : 12)) | (f.hour >= 12 ? 0x80 : 0));
 	case RTC_DAY_OF_WEEK:
-		return to_bcd(r, (unsigned int)tm.tm_wday + 1);
+		return to_reg(r, (unsigned int)wday + 1); /* 1 = Sunday */
 	case RTC_DAY_OF_MONTH:
-		return to_bcd(r, (unsigned int)tm.tm_mday);
+		return to_reg(r, (unsigned int)f.mday);
 	case RTC_MONTH:
-		return to_bcd(r, (unsigned int)tm.tm_mon + 1);
+		return to_reg(r, (unsigned int)f.mon + 1);
 	case RTC_YEAR:
-		return to_bcd(r, (unsigned int)tm.tm_year % 100);
+		return to_reg(r, (unsigned int)((f.year + 1900) % 100));
 	default: /* RTC_CENTURY */
-		return to_bcd(r, (unsigned int)(tm.tm_year + 1900) / 100);
+		return to_reg(r, (unsigned int)((f.year + 1900) / 100));
 	}
 }
 
 /* The guest finished setting the clock: remember how far it is from host time. */
-static void commit_set_time(struct rtc *r)
+static void commit_time(struct rtc *r, const struct rtc_fields *f)
 {
-	struct tm tm = r->set_tm;
+	struct tm tm = { .tm_sec = f->sec, .tm_min = f->min, .tm_hour = f->hour,
+			 .tm_mday = f->mday, .tm_mon = f->mon, .tm_year = f->year };
+	struct timespec ts;
 	time_t t = timegm(&tm);
+	int64_t off;
 
-	if (t != (time_t)-1)
-		r->s.offset = (int64_t)t - (int64_t)time(NULL);
+	host_now(&ts);
+	off = (int64_t)t - (int64_t)ts.tv_sec;
+	if (t != (time_t)-1 && off > -RTC_MAX_OFFSET && off < RTC_MAX_OFFSET)
+		r->offset = off;
 }
 
 static void write_time_reg(struct rtc *r, uint8_t idx, uint8_t v)
 {
-	struct tm *tm = &r->set_tm;
-	unsigned int h;
+	bool held = r->cmos[RTC_REG_B] & REG_B_SET;
+	struct rtc_fields f;
+	int h, years;
 
-	/* Without SET, a write changes one field of the running clock. */
-	if (!(r->s.cmos[RTC_REG_B] & REG_B_SET))
-		guest_tm(r, tm);
+	/* Without SET, a write changes one field of the running clock at once. */
+	guest_fields(r, &f, NULL);
+	years = f.year + 1900;
 	switch (idx) {
 	case RTC_SECONDS:
-		tm->tm_sec = (int)from_bcd(r, v) % 60;
+		f.sec = from_reg(r, v) % 60;
 		break;
 	case RTC_MINUTES:
-		tm->tm_min = (int)from_bcd(r, v) % 60;
+		f.min = from_reg(r, v) % 60;
 		break;
 	case RTC_HOURS:
-		if (r->s.cmos[RTC_REG_B] & REG_B_24H) {
-			tm->tm_hour = (int)from_bcd(r, v) % 24;
+		if (r->cmos[RTC_REG_B] & REG_B_24H) {
+			f.hour = from_reg(r, v) % 24;
 		} else {
-			h = from_bcd(r, v & 0x7f) % 12;
-			tm->tm_hour = (int)h + ((v & 0x80) ? 12 : 0);
+			h = from_reg(r, v & 0x7f) % 12; /* 12 AM is hour 0, 12 PM hour 12 */
+			f.hour = h + ((v & 0x80) ? 12 : 0);
 		}
 		break;
 	case RTC_DAY_OF_WEEK:
-		break; /* derived from the date */
+		return; /* derived from the date */
 	case RTC_DAY_OF_MONTH:
-		tm->tm_mday = (int)from_bcd(r, v);
+		f.mday = from_reg(r, v);
 		break;
 	case RTC_MONTH:
-		tm->tm_mon = (int)from_bcd(r, v) - 1;
+		f.mon = from_reg(r, v) - 1;
 		break;
 	case RTC_YEAR:
-		tm->tm_year = (tm->tm_year / 100) * 100 + (int)from_bcd(r, v) % 100;
+		f.year = (years / 100) * 100 + from_reg(r, v) % 100 - 1900;
 		break;
-	case RTC_CENTURY:
-		tm->tm_year = ((int)from_bcd(r, v) * 100 - 1900) + tm->tm_year % 100;
+	default: /* RTC_CENTURY */
+		f.year = from_reg(r, v) * 100 + years % 100 - 1900;
 		break;
 	}
-	if (!(r->s.cmos[RTC_REG_B] & REG_B_SET))
-		commit_set_time(r);
+	if (held)
+		r->set = f;
+	else
+		commit_time(r, &f);
 }
 
 static bool is_time_reg(uint8_t idx)
@@ -155,56 +222,59 @@ static bool is_time_reg(uint8_t idx)
 
 static uint8_t cmos_read(struct rtc *r, uint8_t idx)
 {
+	struct timespec ts;
 	uint8_t v;
 
 	if (is_time_reg(idx))
 		return read_time_reg(r, idx);
 	switch (idx) {
-	case RTC_REG_A: {
-		/* UIP is set in the last 244 us before each second's update (datasheet Figure 3). */
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		v = r->s.cmos[RTC_REG_A] & 0x7f;
-		if (ts.tv_nsec >= 1000000000L - 244000L && !(r->s.cmos[RTC_REG_B] & REG_B_SET))
+	case RTC_REG_A:
+		/*
+		 * UIP is set in the last 244 us before each second's update, so
+		 * a guest that waits for it to clear (Linux mc146818_get_time)
+		 * waits at most that long.
+		 */
+		v = r->cmos[RTC_REG_A] & ~REG_A_UIP;
+		host_now(&ts);
+		if (ts.tv_nsec >= 1000000000L - UIP_NS && !(r->cmos[RTC_REG_B] & REG_B_SET))
 			v |= REG_A_UIP;
 		return v;
-	}
 	case RTC_REG_C:
-		v = r->s.cmos[RTC_REG_C];
-		r->s.cmos[RTC_REG_C] = 0; /* flags clear on read */
-		irq_line_set(&r->irq, 0);
+		v = r->cmos[RTC_REG_C];
+		r->cmos[RTC_REG_C] = 0; /* flags clear on read */
 		return v;
 	case RTC_REG_D:
-		return REG_D_VRT;
+		return REG_D_VRT; /* battery good */
 	default:
-		return r->s.cmos[idx];
+		return r->cmos[idx];
 	}
 }
 
 static void cmos_write(struct rtc *r, uint8_t idx, uint8_t v)
 {
+	uint8_t old;
+
 	if (is_time_reg(idx)) {
 		write_time_reg(r, idx, v);
 		return;
 	}
 	switch (idx) {
 	case RTC_REG_A:
-		r->s.cmos[idx] = v & 0x7f; /* UIP is read-only */
+		r->cmos[idx] = v & ~REG_A_UIP; /* UIP is read-only */
 		break;
 	case RTC_REG_B:
-		if ((v & REG_B_SET) && !(r->s.cmos[RTC_REG_B] & REG_B_SET))
-			guest_tm(r, &r->set_tm); /* start from the current time */
-		if (!(v & REG_B_SET) && (r->s.cmos[RTC_REG_B] & REG_B_SET)) {
-			r->s.cmos[idx] = v;
-			commit_set_time(r); /* SET cleared: the clock runs from the written time */
-		}
-		r->s.cmos[idx] = v;
+		old = r->cmos[RTC_REG_B];
+		if ((v & REG_B_SET) && !(old & REG_B_SET))
+			guest_fields(r, &r->set, NULL); /* freeze: writes start from the current time */
+		r->cmos[idx] = v;
+		if (!(v & REG_B_SET) && (old & REG_B_SET))
+			commit_time(r, &r->set); /* SET cleared: the clock runs from the written time */
 		break;
 	case RTC_REG_C:
 	case RTC_REG_D:
 		break; /* read-only */
 	default:
-		r->s.cmos[idx] = v;
+		r->cmos[idx] = v;
 	}
 }
 
@@ -216,13 +286,13 @@ void rtc_io(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bool is_wr
 	for (uint32_t i = 0; i < size; i++) {
 		if (((off + i) & 1) == 0) {
 			if (is_write)
-				r->s.index = data[i] & 0x7f;
+				r->index = data[i] & 0x7f; /* bit 7 is the PC's NMI mask */
 			else
 				data[i] = 0xff; /* the index port is write-only */
 		} else if (is_write) {
-			cmos_write(r, r->s.index, data[i]);
+			cmos_write(r, r->index, data[i]);
 		} else {
-			data[i] = cmos_read(r, r->s.index);
+			data[i] = cmos_read(r, r->index);
 		}
 	}
 	pthread_mutex_unlock(&r->lock);
@@ -230,20 +300,11 @@ void rtc_io(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bool is_wr
 
 void rtc_set_cmos(struct rtc *r, uint8_t idx, uint8_t val)
 {
-	if (idx >= 128)
+	if (!r || idx >= RTC_NVRAM_SIZE)
 		return;
 	pthread_mutex_lock(&r->lock);
-	r->s.cmos[idx] = val;
+	r->cmos[idx] = val;
 	pthread_mutex_unlock(&r->lock);
-}
-
-static void rtc_power_on(struct rtc *r)
-{
-	r->s.magic = RTC_STATE_MAGIC;
-	r->s.cmos[RTC_REG_A] = 0x26; /* 32.768 kHz time base, 1.024 kHz rate */
-	r->s.cmos[RTC_REG_B] = REG_B_24H;
-	r->s.cmos[RTC_REG_C] = 0;
-	r->s.cmos[RTC_REG_D] = REG_D_VRT;
 }
 
 struct rtc *rtc_create(const struct irq_line *irq)
@@ -252,9 +313,15 @@ struct rtc *rtc_create(const struct irq_line *irq)
 
 	if (!r)
 		return NULL;
-	pthread_mutex_init(&r->lock, NULL);
-	r->irq = *irq;
-	rtc_power_on(r);
+	if (pthread_mutex_init(&r->lock, NULL)) {
+		free(r);
+		return NULL;
+	}
+	if (irq)
+		r->irq = *irq;
+	r->cmos[RTC_REG_A] = 0x26; /* 32.768 kHz time base, 1.024 kHz periodic rate */
+	r->cmos[RTC_REG_B] = REG_B_24H;
+	r->cmos[RTC_REG_D] = REG_D_VRT;
 	return r;
 }
 
@@ -262,37 +329,85 @@ static void rtc_reset(void *dev)
 {
 	struct rtc *r = dev;
 
-	/* NVRAM and the clock survive a reset (battery backed); control registers do not. */
+	/*
+	 * NVRAM and the clock survive a reset (battery backed). RESET clears
+	 * the interrupt enables and flags (datasheet, "RESET"); SET is dropped
+	 * too so a guest reset mid-update does not leave the clock frozen.
+	 */
 	pthread_mutex_lock(&r->lock);
-	r->s.cmos[RTC_REG_B] &= ~(REG_B_SET | 0x70);
-	r->s.cmos[RTC_REG_C] = 0;
+	r->cmos[RTC_REG_B] &= ~(REG_B_SET | REG_B_PIE | REG_B_AIE | REG_B_UIE | REG_B_SQWE);
+	r->cmos[RTC_REG_C] = 0;
 	pthread_mutex_unlock(&r->lock);
 }
 
 static ssize_t rtc_save(void *dev, void *buf, size_t cap)
 {
 	struct rtc *r = dev;
+	uint8_t *b = buf, *p;
+	int f[6];
 
-	if (cap < sizeof(r->s))
+	if (cap < RTC_STATE_LEN)
 		return -ENOSPC;
+	put_le32(b, RTC_STATE_MAGIC);
+	put_le16(b + 4, RTC_STATE_VERSION);
+	put_le16(b + 6, RTC_STATE_PAYLOAD);
+	p = b + RTC_STATE_HDR;
 	pthread_mutex_lock(&r->lock);
-	memcpy(buf, &r->s, sizeof(r->s));
+	*p++ = r->index;
+	memcpy(p, r->cmos, RTC_NVRAM_SIZE);
+	p += RTC_NVRAM_SIZE;
+	put_le64(p, (uint64_t)r->offset);
+	p += 8;
+	f[0] = r->set.sec;
+	f[1] = r->set.min;
+	f[2] = r->set.hour;
+	f[3] = r->set.mday;
+	f[4] = r->set.mon;
+	f[5] = r->set.year;
 	pthread_mutex_unlock(&r->lock);
-	return sizeof(r->s);
+	for (int i = 0; i < 6; i++, p += 4)
+		put_le32(p, (uint32_t)f[i]);
+	return RTC_STATE_LEN;
+}
+
+static bool in_range(int v, int lo, int hi)
+{
+	return v >= lo && v <= hi;
 }
 
 static int rtc_load(void *dev, const void *buf, size_t len)
 {
 	struct rtc *r = dev;
-	struct rtc_state s;
+	const uint8_t *b = buf, *p;
+	uint8_t index, cmos[RTC_NVRAM_SIZE];
+	struct rtc_fields set;
+	int64_t offset;
+	int f[6];
 
-	if (len != sizeof(s))
+	if (len != RTC_STATE_LEN || get_le32(b) != RTC_STATE_MAGIC || get_le16(b + 4) != RTC_STATE_VERSION ||
+	    get_le16(b + 6) != RTC_STATE_PAYLOAD)
 		return -EINVAL;
-	memcpy(&s, buf, sizeof(s));
-	if (s.magic != RTC_STATE_MAGIC || s.index >= 128)
+	p = b + RTC_STATE_HDR;
+	index = *p++;
+	memcpy(cmos, p, RTC_NVRAM_SIZE);
+	p += RTC_NVRAM_SIZE;
+	offset = (int64_t)get_le64(p);
+	p += 8;
+	for (int i = 0; i < 6; i++, p += 4)
+		f[i] = (int32_t)get_le32(p);
+	set = (struct rtc_fields){ f[0], f[1], f[2], f[3], f[4], f[5] };
+	/* Only what a guest could have produced through the registers. */
+	if (index >= RTC_NVRAM_SIZE || (cmos[RTC_REG_A] & REG_A_UIP) ||
+	    offset <= -RTC_MAX_OFFSET || offset >= RTC_MAX_OFFSET)
+		return -EINVAL;
+	if (!in_range(set.sec, 0, 60) || !in_range(set.min, 0, 59) || !in_range(set.hour, 0, 23) ||
+	    !in_range(set.mday, 0, 255) || !in_range(set.mon, -1, 254) || !in_range(set.year, -1900, 25600))
 		return -EINVAL;
 	pthread_mutex_lock(&r->lock);
-	r->s = s;
+	r->index = index;
+	memcpy(r->cmos, cmos, RTC_NVRAM_SIZE);
+	r->offset = offset;
+	r->set = set;
 	pthread_mutex_unlock(&r->lock);
 	return 0;
 }
@@ -301,6 +416,8 @@ static void rtc_destroy(void *dev)
 {
 	struct rtc *r = dev;
 
+	if (!r)
+		return;
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 }
