@@ -95,6 +95,21 @@ struct i8042 *i8042_create(const struct irq_line *kbd_irq, const struct irq_line
 			   const struct machine_ctl *ctl);
 void i8042_data_io(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bool is_write);
 void i8042_cmd_io(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bool is_write);
+/*
+ * Host keyboard input (e.g. VNC): the scancode set 2 bytes of one key event
+ * ("1c" make, "f0 1c" break, "e0 75" ...). Queued as the keyboard would send
+ * them, translated to set 1 when the command byte asks for it. Dropped while
+ * the keyboard is not scanning or its queue cannot take all n bytes.
+ * Thread-safe; any thread.
+ */
+void i8042_key_event(struct i8042 *c, const uint8_t *set2_bytes, size_t n);
+/*
+ * Host mouse input: relative motion in screen coordinates (dy > 0 is down)
+ * and the buttons held (bit 0 left, bit 1 right, bit 2 middle). Queues
+ * 3-byte PS/2 packets while the guest has enabled stream reporting; large
+ * moves become several packets. Thread-safe; any thread.
+ */
+void i8042_mouse_event(struct i8042 *c, int dx, int dy, int buttons);
 extern const struct device_ops i8042_ops;
 
 /* isa-debug-exit at 0xf4 (len 4): a write of v requests exit status (v << 1) | 1. debug_exit.c */

@@ -69,13 +69,18 @@ int pci_device_set_bar(struct pci_device *d, int idx, uint64_t size, unsigned in
 
 int pci_device_add_cap(struct pci_device *d, uint8_t cap_id, const void *body, uint32_t body_len)
 {
-	unsigned int off = d->next_cap, len = 2 + body_len;
+	unsigned int off = d->next_cap, len;
 
+	/* Standard config space only: 0x40..0xff (PCI 3.0 s6.7). */
+	if (body_len > 0x100 - 0x40 - 2 || (body_len && !body))
+		return -ENOSPC;
+	len = 2 + body_len;
 	if (off < 0x40 || off + len > 0x100)
 		return -ENOSPC;
 	d->cfg[off] = cap_id;
 	d->cfg[off + 1] = 0;
-	memcpy(d->cfg + off + 2, body, body_len);
+	if (body_len)
+		memcpy(d->cfg + off + 2, body, body_len);
 	if (!d->cfg[PCI_CAPABILITY_LIST]) {
 		d->cfg[PCI_CAPABILITY_LIST] = (uint8_t)off;
 	} else {
@@ -146,6 +151,22 @@ static uint64_t bar_addr(const struct pci_device *d, int i)
 	return a;
 }
 
+/*
+ * A memory BAR that still holds the sizing pattern (the guest wrote all ones
+ * and has not written an address back yet). Its range would end exactly at
+ * 4 GiB, or sit in the top 4 GiB of the 64-bit space; on x86 the former is the
+ * firmware flash and the latter is beyond any physical address width, so no
+ * real assignment lands there.
+ */
+static bool bar_sizing(const struct pci_bar *b, uint64_t addr)
+{
+	if (b->flags & PCI_BAR_IO)
+		return false; /* an all-ones I/O BAR is above 64 KiB: never mapped anyway */
+	if ((b->flags & PCI_BAR_MEM64) && (addr >> 32) == 0xffffffffULL)
+		return true;
+	return b->size <= 0x100000000ULL && addr == 0x100000000ULL - b->size;
+}
+
 /* Bring each BAR's bus mapping in line with COMMAND and the BAR registers. */
 static void update_mappings(struct pci_device *d)
 {
@@ -159,11 +180,14 @@ static void update_mappings(struct pci_device *d)
 		uint64_t limit = io_bar ? 0x10000 : ((b->flags & PCI_BAR_MEM64) ? UINT64_MAX : 0x100000000ULL);
 		bool want;
 
-		if (!b->size || !b->io)
+		if (!b->size || !b->io) {
+			if (b->flags & PCI_BAR_MEM64)
+				i++;
 			continue;
+		}
 		/* Not while decoding is off, unprogrammed, or mid-sizing (all ones). */
 		want = (cmd & (io_bar ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY)) && addr != 0 &&
-		       addr <= limit - b->size;
+		       addr <= limit - b->size && !bar_sizing(b, addr);
 		if (b->mapped && (!want || addr != b->addr)) {
 			bus_unregister(bus, b->addr);
 			b->mapped = false;
@@ -201,9 +225,14 @@ void pci_config_access(struct pci_bus *pb, uint8_t bus, uint8_t devfn, uint32_t 
 {
 	struct pci_device *d;
 
-	if ((size != 1 && size != 2 && size != 4) || (off & (size - 1)) || off + size > PCI_CFG_SIZE) {
+	if ((size != 1 && size != 2 && size != 4) || (off & (size - 1)) || off >= PCI_CFG_SIZE ||
+	    size > PCI_CFG_SIZE - off) {
+		pthread_mutex_lock(&pb->lock);
 		pb->bad_accesses++;
-		if (!is_write)
+		pthread_mutex_unlock(&pb->lock);
+		log_ratelimited(LOG_DEBUG, "pci: bad config access %02x:%02x.%x+0x%x size %u", bus, devfn >> 3,
+				devfn & 7, off, size);
+		if (!is_write && size <= 8)
 			memset(data, 0xff, size);
 		return;
 	}
@@ -307,68 +336,124 @@ int pci_host_bridge_create(struct pci_bus *pb)
 	return 0;
 }
 
-static int alloc_range(uint64_t *next, uint64_t end, uint64_t size, uint64_t *out)
-{
-	uint64_t at = ALIGN_UP(*next, size);
+/* A bump allocator over one window [next, end). */
+struct window {
+	uint64_t next, end;
+};
 
-	if (at < *next || at > end || size > end - at)
+static int window_alloc(struct window *w, uint64_t size, uint64_t *out)
+{
+	uint64_t at = ALIGN_UP(w->next, size);
+
+	if (w->next >= w->end || at < w->next || at >= w->end || size > w->end - at)
 		return -ENOSPC;
 	*out = at;
-	*next = at + size;
+	w->next = at + size;
+	return 0;
+}
+
+struct bar_ref {
+	struct pci_device *d;
+	int idx;
+};
+
+/* Largest first: with natural alignment this packs each window without holes. */
+static int bar_ref_cmp(const void *a, const void *b)
+{
+	const struct bar_ref *x = a, *y = b;
+	uint64_t sx = x->d->bars[x->idx].size, sy = y->d->bars[y->idx].size;
+
+	if (sx != sy)
+		return sx < sy ? 1 : -1;
+	if (x->d->devfn != y->d->devfn)
+		return x->d->devfn < y->d->devfn ? -1 : 1;
+	return x->idx - y->idx;
+}
+
+/* Place one BAR; returns 0 or -ENOSPC. */
+static int assign_bar(struct pci_device *d, int i, struct window *mem32, struct window *mem64,
+		      struct window *io)
+{
+	struct pci_bar *b = &d->bars[i];
+	unsigned int off = PCI_BAR0 + 4 * (unsigned int)i;
+	uint32_t low_flags = get_le32(d->cfg + off) & 0xf;
+	bool have64 = mem64->end > mem64->next;
+	uint64_t at;
+
+	if (b->flags & PCI_BAR_IO) {
+		if (window_alloc(io, b->size, &at))
+			return -ENOSPC;
+		put_le32(d->cfg + off, (uint32_t)at | 0x1);
+		return 0;
+	}
+	if (b->flags & PCI_BAR_MEM64) {
+		/* Prefetchable 64-bit BARs go above 4 GiB when there is a window for them. */
+		bool high_first = (b->flags & PCI_BAR_PREFETCH) && have64;
+		if (high_first ? (window_alloc(mem64, b->size, &at) && window_alloc(mem32, b->size, &at))
+			       : (window_alloc(mem32, b->size, &at) &&
+				  (!have64 || window_alloc(mem64, b->size, &at))))
+			return -ENOSPC;
+		put_le32(d->cfg + off + 4, (uint32_t)(at >> 32));
+	} else if (window_alloc(mem32, b->size, &at)) {
+		return -ENOSPC;
+	}
+	put_le32(d->cfg + off, (uint32_t)at | low_flags);
 	return 0;
 }
 
 int pci_bus_assign_bars(struct pci_bus *pb, uint64_t mmio32_base, uint64_t mmio32_end, uint64_t mmio64_base,
 			uint64_t mmio64_end, uint32_t io_base, uint32_t io_end)
 {
-	uint64_t next32 = mmio32_base, next64 = mmio64_base, nextio = io_base;
+	struct window mem32 = { mmio32_base, mmio32_end }, mem64 = { mmio64_base, mmio64_end };
+	struct window io = { io_base, io_end };
+	struct bar_ref *refs;
+	unsigned int n = 0;
 	int err = 0;
 
+	refs = calloc(PCI_MAX_DEVFN * 6, sizeof(*refs));
+	if (!refs)
+		return -ENOMEM;
 	pthread_mutex_lock(&pb->lock);
 	for (unsigned int devfn = 0; devfn < PCI_MAX_DEVFN; devfn++) {
 		struct pci_device *d = pb->devs[devfn];
+
+		if (!d)
+			continue;
+		for (int i = 0; i < 6; i++) {
+			/* Already placed (by the guest, or an earlier call)? Leave it. */
+			if (d->bars[i].size && !bar_addr(d, i))
+				refs[n++] = (struct bar_ref){ d, i };
+			if (d->bars[i].flags & PCI_BAR_MEM64)
+				i++;
+		}
+	}
+	qsort(refs, n, sizeof(*refs), bar_ref_cmp);
+	for (unsigned int k = 0; k < n; k++) {
+		if (assign_bar(refs[k].d, refs[k].idx, &mem32, &mem64, &io)) {
+			log_warn("pci %s: no room for BAR%d (%llu bytes)", refs[k].d->name, refs[k].idx,
+				 (unsigned long long)refs[k].d->bars[refs[k].idx].size);
+			err = -ENOSPC;
+		}
+	}
+	for (unsigned int devfn = 0; devfn < PCI_MAX_DEVFN; devfn++) {
+		struct pci_device *d = pb->devs[devfn];
+
 		uint16_t cmd;
 
 		if (!d)
 			continue;
-		cmd = get_le16(d->cfg + PCI_COMMAND);
+		/* Decode whatever is placed now, and let the device master the bus. */
+		cmd = get_le16(d->cfg + PCI_COMMAND) | PCI_COMMAND_MASTER;
 		for (int i = 0; i < 6; i++) {
-			struct pci_bar *b = &d->bars[i];
-			unsigned int off = PCI_BAR0 + 4 * (unsigned int)i;
-			uint64_t at;
-
-			if (!b->size)
-				continue;
-			if (b->flags & PCI_BAR_IO) {
-				if (alloc_range(&nextio, io_end, b->size, &at)) {
-					err = -ENOSPC;
-					continue;
-				}
-				put_le32(d->cfg + off, (uint32_t)at | 0x1);
-				cmd |= PCI_COMMAND_IO;
-			} else if (b->flags & PCI_BAR_MEM64) {
-				if (((b->flags & PCI_BAR_PREFETCH) || alloc_range(&next32, mmio32_end, b->size, &at)) &&
-				    alloc_range(&next64, mmio64_end, b->size, &at)) {
-					err = -ENOSPC;
-					i++;
-					continue;
-				}
-				put_le32(d->cfg + off, (uint32_t)at | (get_le32(d->cfg + off) & 0xf));
-				put_le32(d->cfg + off + 4, (uint32_t)(at >> 32));
-				cmd |= PCI_COMMAND_MEMORY;
+			if (d->bars[i].size && bar_addr(d, i))
+				cmd |= (d->bars[i].flags & PCI_BAR_IO) ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY;
+			if (d->bars[i].flags & PCI_BAR_MEM64)
 				i++;
-			} else {
-				if (alloc_range(&next32, mmio32_end, b->size, &at)) {
-					err = -ENOSPC;
-					continue;
-				}
-				put_le32(d->cfg + off, (uint32_t)at | (get_le32(d->cfg + off) & 0xf));
-				cmd |= PCI_COMMAND_MEMORY;
-			}
 		}
-		put_le16(d->cfg + PCI_COMMAND, cmd | PCI_COMMAND_MASTER);
+		put_le16(d->cfg + PCI_COMMAND, cmd);
 		update_mappings(d);
 	}
 	pthread_mutex_unlock(&pb->lock);
+	free(refs);
 	return err;
 }
