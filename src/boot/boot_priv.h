@@ -20,8 +20,24 @@ int boot_place(struct guest_mem *m, uint64_t gpa, const uint8_t *src, uint64_t f
 /* Does [a, a+alen) intersect [b, b+blen)? (no overflow) */
 bool boot_overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen);
 
-/* Does [a, a+len) hit the boot info area, zero page, page tables or cmdline? */
-bool boot_hits_reserved(uint64_t a, uint64_t len);
+/*
+ * vmkit's own boot data lives below this address (IVT/BDA, GDT, boot info,
+ * zero page, page tables, command line): no image may be loaded there.
+ */
+#define BOOT_DATA_END (X86_CMDLINE + X86_CMDLINE_MAX)
+
+/* No limit for boot_check_range() (64-bit entry points). */
+#define BOOT_NO_LIMIT UINT64_MAX
+
+/*
+ * May an image put what (e.g. "ELF segment 2") at [gpa, gpa+len)? It must
+ * end at or below limit, stay clear of vmkit's boot data, be guest RAM and,
+ * when env has an e820 map, usable RAM in it (not the ACPI/MP tables, EBDA
+ * or the VGA hole). 0, -EINVAL (limit, boot data, reserved; err set) or
+ * -EFBIG (not RAM; err set).
+ */
+int boot_check_range(const struct guest_mem *m, const struct boot_env *env, uint64_t gpa, uint64_t len,
+		     uint64_t limit, const char *what, char *err, size_t errlen);
 
 /*
  * Highest page-aligned address at which len bytes fit in e820 RAM, entirely

@@ -8,6 +8,7 @@
  */
 #include <elf.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "boot_priv.h"
@@ -89,34 +90,38 @@ int elf_parse(const uint8_t *k, size_t len, struct elf_info *info)
 	return 0;
 }
 
-int elf_load_segments(struct guest_mem *m, const uint8_t *k, size_t len, const struct elf_info *info,
-		      uint64_t *start, uint64_t *end, char *err, size_t errlen)
+int elf_load_segments(struct guest_mem *m, const struct boot_env *env, const uint8_t *k, size_t len,
+		      const struct elf_info *info, uint64_t limit, uint64_t *start, uint64_t *end, char *err,
+		      size_t errlen)
 {
 	uint64_t lo = UINT64_MAX, hi = 0;
+	bool any = false;
 
 	for (unsigned int i = 0; i < info->phnum; i++) {
 		struct elf_phdr_view ph;
+		char what[32];
 		int r;
 
 		if (read_phdr(k, len, info->is64, info->phoff, i, &ph))
 			return boot_err(err, errlen, -EINVAL, "ELF program header %u is outside the file", i);
 		if (ph.type != PT_LOAD || ph.memsz == 0)
 			continue;
-		if (ph.offset > len || ph.filesz > len - ph.offset || ph.filesz > ph.memsz)
+		if (ph.offset > len || ph.filesz > len - ph.offset)
 			return boot_err(err, errlen, -EINVAL, "ELF segment %u is outside the file", i);
-		if (boot_hits_reserved(ph.paddr, ph.memsz))
-			return boot_err(err, errlen, -EINVAL,
-					"ELF segment %u at 0x%llx overlaps vmkit's boot data below 0x30000", i,
-					(unsigned long long)ph.paddr);
+		if (ph.filesz > ph.memsz)
+			return boot_err(err, errlen, -EINVAL, "ELF segment %u has p_filesz > p_memsz", i);
+		snprintf(what, sizeof(what), "ELF segment %u", i);
+		r = boot_check_range(m, env, ph.paddr, ph.memsz, limit, what, err, errlen);
+		if (r)
+			return r;
 		r = boot_place(m, ph.paddr, k + ph.offset, ph.filesz, ph.memsz);
 		if (r)
-			return boot_err(err, errlen, -EFBIG,
-					"ELF segment %u (0x%llx, %llu bytes) does not fit in guest memory", i,
-					(unsigned long long)ph.paddr, (unsigned long long)ph.memsz);
+			return boot_err(err, errlen, r, "cannot place ELF segment %u in guest memory", i);
 		lo = MIN(lo, ph.paddr);
 		hi = MAX(hi, ph.paddr + ph.memsz);
+		any = true;
 	}
-	if (hi == 0)
+	if (!any)
 		return boot_err(err, errlen, -EINVAL, "ELF image has no loadable segment");
 	*start = lo;
 	*end = hi;
@@ -153,6 +158,14 @@ static bool find_pvh_entry(const uint8_t *k, size_t len, const struct elf_info *
 	return false;
 }
 
+/*
+ * struct hvm_start_info (start_info.h, version 1), little-endian:
+ *   0 magic, 4 version, 8 flags, 12 nr_modules, 16 modlist_paddr,
+ *   24 cmdline_paddr, 32 rsdp_paddr, 40 memmap_paddr, 48 memmap_entries,
+ *   52 reserved; 56 bytes. hvm_modlist_entry: paddr, size, cmdline_paddr,
+ *   reserved (32 bytes). hvm_memmap_table_entry: addr, size, type (e820
+ *   numbering), reserved (24 bytes).
+ */
 static int setup_pvh(struct guest_mem *m, const struct boot_images *img, const struct boot_env *env,
 		     uint64_t initrd_at, char *err, size_t errlen)
 {
@@ -186,48 +199,15 @@ static int setup_pvh(struct guest_mem *m, const struct boot_images *img, const s
 	return 0;
 }
 
-int boot_load_elf(struct guest_mem *m, const struct boot_images *img, const struct boot_env *env,
-		  struct boot_result *res, char *err, size_t errlen)
+/* Linux 64-bit boot protocol zero page for a vmlinux (boot.rst "64-bit BOOT PROTOCOL"). */
+static int setup_zero_page(struct guest_mem *m, const struct boot_images *img, const struct boot_env *env,
+			   uint64_t initrd_at, char *err, size_t errlen)
 {
-	struct elf_info info;
-	uint64_t start, end, pvh_entry, initrd_at;
-	bool pvh;
-	int r = elf_parse(img->kernel, img->kernel_len, &info);
-
-	if (r == -ENOEXEC)
-		return r;
-	if (r)
-		return boot_err(err, errlen, r, "malformed ELF kernel (need a little-endian x86 ELF with program headers)");
-	pvh = find_pvh_entry(img->kernel, img->kernel_len, &info, &pvh_entry);
-	if (!pvh && !info.is64)
-		return boot_err(err, errlen, -EINVAL, "32-bit ELF kernel without a PVH or multiboot header");
-	r = elf_load_segments(m, img->kernel, img->kernel_len, &info, &start, &end, err, errlen);
-	if (r)
-		return r;
-	r = boot_write_cmdline(m, img->cmdline, X86_CMDLINE_MAX, err, errlen);
-	if (r)
-		return r;
-	r = boot_place_initrd(m, img, env, end, &initrd_at, err, errlen);
-	if (r)
-		return r;
-	res->kernel_start = start;
-	res->kernel_end = end;
-	if (pvh) {
-		if (pvh_entry >= X86_HIGHMEM_BASE)
-			return boot_err(err, errlen, -EINVAL, "PVH entry point above 4 GiB");
-		r = setup_pvh(m, img, env, initrd_at, err, errlen);
-		if (r)
-			return r;
-		res->kind = BOOT_ENTRY_PVH;
-		res->entry = pvh_entry;
-		res->boot_info = PVH_START_INFO;
-		res->format = "ELF (PVH)";
-		return 0;
-	}
-	/* 64-bit boot protocol with a minimal zero page (boot.rst "64-bit BOOT PROTOCOL"). */
 	uint8_t *zp = guest_mem_ptr(m, X86_ZERO_PAGE, ZP_SIZE);
+
 	if (!zp)
 		return boot_err(err, errlen, -EFBIG, "no guest RAM for the zero page");
+	/* A vmlinux has no setup header: fill in the fields the kernel reads. */
 	memset(zp, 0, ZP_SIZE);
 	put_le16(zp + ZP_BOOT_FLAG, 0xaa55);
 	put_le32(zp + ZP_HEADER, HDRS_MAGIC);
@@ -238,14 +218,56 @@ int boot_load_elf(struct guest_mem *m, const struct boot_images *img, const stru
 	put_le32(zp + ZP_CMDLINE_SIZE, X86_CMDLINE_MAX - 1);
 	put_le32(zp + ZP_KERNEL_ALIGNMENT, 0x1000000);
 	put_le32(zp + ZP_RAMDISK_IMAGE, (uint32_t)initrd_at);
-	put_le32(zp + ZP_RAMDISK_SIZE, (uint32_t)img->initrd_len);
+	put_le32(zp + ZP_RAMDISK_SIZE, initrd_at ? (uint32_t)img->initrd_len : 0);
 	boot_zero_page_common(zp, env);
-	res->kind = BOOT_ENTRY_LINUX64;
-	res->entry = info.entry;
-	res->boot_info = X86_ZERO_PAGE;
-	res->format = "ELF (64-bit)";
-	if (!guest_mem_ptr(m, info.entry, 1))
+	return 0;
+}
+
+int boot_load_elf(struct guest_mem *m, const struct boot_images *img, const struct boot_env *env,
+		  struct boot_result *res, char *err, size_t errlen)
+{
+	struct elf_info info;
+	uint64_t start, end, entry, initrd_at;
+	bool pvh;
+	int r;
+
+	if (!img->kernel)
+		return -ENOEXEC;
+	r = elf_parse(img->kernel, img->kernel_len, &info);
+	if (r == -ENOEXEC)
+		return r;
+	if (r)
+		return boot_err(err, errlen, r,
+				"malformed ELF kernel (need a little-endian x86 ELF with program headers inside the file)");
+	pvh = find_pvh_entry(img->kernel, img->kernel_len, &info, &entry);
+	if (!pvh && !info.is64)
+		return boot_err(err, errlen, -EINVAL, "32-bit ELF kernel without a PVH or multiboot header");
+	if (!pvh)
+		entry = info.entry; /* vmlinux: ENTRY(phys_startup_64), a physical address */
+	/* PVH starts in 32-bit protected mode with paging off: all of it below 4 GiB. */
+	if (pvh && entry >= X86_HIGHMEM_BASE)
+		return boot_err(err, errlen, -EINVAL, "PVH entry point 0x%llx is above 4 GiB", (unsigned long long)entry);
+	r = elf_load_segments(m, env, img->kernel, img->kernel_len, &info, pvh ? X86_HIGHMEM_BASE : BOOT_NO_LIMIT,
+			      &start, &end, err, errlen);
+	if (r)
+		return r;
+	if (!guest_mem_ptr(m, entry, 1))
 		return boot_err(err, errlen, -EINVAL, "ELF entry point 0x%llx is not in guest RAM",
-				(unsigned long long)info.entry);
+				(unsigned long long)entry);
+	r = boot_write_cmdline(m, img->cmdline, X86_CMDLINE_MAX, err, errlen);
+	if (r)
+		return r;
+	r = boot_place_initrd(m, img, env, end, &initrd_at, err, errlen);
+	if (r)
+		return r;
+	r = pvh ? setup_pvh(m, img, env, initrd_at, err, errlen) : setup_zero_page(m, img, env, initrd_at, err, errlen);
+	if (r)
+		return r;
+	res->kind = pvh ? BOOT_ENTRY_PVH : BOOT_ENTRY_LINUX64;
+	res->entry = entry;
+	res->boot_info = pvh ? PVH_START_INFO : X86_ZERO_PAGE;
+	res->kernel_start = start;
+	res->kernel_end = end;
+	res->format = pvh ? "ELF (PVH)" : "ELF (64-bit)";
 	return 0;
 }

@@ -26,11 +26,51 @@ bool boot_overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 	return a < b ? b - a < alen : a - b < blen;
 }
 
-bool boot_hits_reserved(uint64_t a, uint64_t len)
+/* Is all of [gpa, end) covered by E820_RAM entries (which may be adjacent)? */
+static bool e820_is_ram(const struct boot_env *env, uint64_t gpa, uint64_t end)
 {
-	/* X86_BOOT_GDT up to the end of the boot page tables, and the command line. */
-	return boot_overlaps(a, len, X86_BOOT_GDT, X86_PD + 4 * 4096 - X86_BOOT_GDT) ||
-	       boot_overlaps(a, len, X86_CMDLINE, X86_CMDLINE_MAX);
+	/* Each step advances past one entry, so at most nr_e820 rounds. */
+	for (unsigned int round = 0; round <= env->nr_e820 && gpa < end; round++) {
+		bool advanced = false;
+
+		for (unsigned int i = 0; i < env->nr_e820; i++) {
+			const struct e820_entry *e = &env->e820[i];
+			uint64_t e_end = e->addr + e->size;
+
+			if (e->type != E820_RAM || e_end < e->addr)
+				continue;
+			if (e->addr <= gpa && gpa < e_end) {
+				gpa = e_end;
+				advanced = true;
+				break;
+			}
+		}
+		if (!advanced)
+			return false;
+	}
+	return gpa >= end;
+}
+
+int boot_check_range(const struct guest_mem *m, const struct boot_env *env, uint64_t gpa, uint64_t len,
+		     uint64_t limit, const char *what, char *err, size_t errlen)
+{
+	if (len > UINT64_MAX - gpa)
+		return boot_err(err, errlen, -EFBIG, "%s (0x%llx, %llu bytes) does not fit in guest memory", what,
+				(unsigned long long)gpa, (unsigned long long)len);
+	if (gpa > limit || len > limit - gpa)
+		return boot_err(err, errlen, -EINVAL, "%s (0x%llx..0x%llx) extends above 4 GiB", what,
+				(unsigned long long)gpa, (unsigned long long)(gpa + len));
+	if (boot_overlaps(gpa, len, 0, BOOT_DATA_END))
+		return boot_err(err, errlen, -EINVAL, "%s at 0x%llx overlaps vmkit's boot data below 0x%llx", what,
+				(unsigned long long)gpa, BOOT_DATA_END);
+	if (!guest_mem_ptr(m, gpa, len))
+		return boot_err(err, errlen, -EFBIG, "%s (0x%llx, %llu bytes) does not fit in guest memory", what,
+				(unsigned long long)gpa, (unsigned long long)len);
+	if (env->nr_e820 && len && !e820_is_ram(env, gpa, gpa + len))
+		return boot_err(err, errlen, -EINVAL,
+				"%s (0x%llx..0x%llx) overlaps memory reserved in the e820 map (firmware tables, VGA hole)",
+				what, (unsigned long long)gpa, (unsigned long long)(gpa + len));
+	return 0;
 }
 
 int boot_place(struct guest_mem *m, uint64_t gpa, const uint8_t *src, uint64_t filesz, uint64_t memsz)
@@ -57,7 +97,7 @@ int boot_place_high(const struct boot_env *env, uint64_t len, uint64_t min_addr,
 		const struct e820_entry *e = &env->e820[i];
 		uint64_t start, end, at;
 
-		if (e->type != E820_RAM)
+		if (e->type != E820_RAM || e->addr + e->size < e->addr)
 			continue;
 		start = MAX(e->addr, min_addr);
 		end = MIN(e->addr + e->size, max_end);
@@ -86,8 +126,8 @@ int boot_place_initrd(struct guest_mem *m, const struct boot_images *img, const 
 	if (boot_place_high(env, img->initrd_len, ALIGN_UP(MAX(kernel_end, X86_BIOS_END), 4096), X86_HIGHMEM_BASE,
 			    at) ||
 	    boot_place(m, *at, img->initrd, img->initrd_len, img->initrd_len))
-		return boot_err(err, errlen, -EFBIG, "initrd (%zu MiB) does not fit in guest memory beside the kernel",
-				img->initrd_len >> 20);
+		return boot_err(err, errlen, -EFBIG, "initrd (%llu MiB) does not fit in guest memory beside the kernel",
+				(unsigned long long)((img->initrd_len + MiB - 1) >> 20));
 	return 0;
 }
 

@@ -51,24 +51,26 @@ static int find_header(const uint8_t *k, size_t len, size_t *off)
 	return -ENOEXEC;
 }
 
-/* a.out kludge: addresses from the header (spec s3.1.3). */
-static int load_aout(struct guest_mem *m, const uint8_t *k, size_t len, size_t hoff, uint64_t *start,
-		     uint64_t *end, uint64_t *entry, char *err, size_t errlen)
+/* a.out kludge: addresses from the header (spec s3.1.3), all 32-bit physical. */
+static int load_aout(struct guest_mem *m, const struct boot_env *env, const uint8_t *k, size_t len, size_t hoff,
+		     uint64_t *start, uint64_t *end, uint64_t *entry, char *err, size_t errlen)
 {
 	uint32_t header_addr, load_addr, load_end, bss_end, entry_addr;
 	uint64_t file_off, load_len, mem_len;
+	int r;
 
 	if (hoff + 32 > len)
-		return boot_err(err, errlen, -EINVAL, "multiboot header truncated");
+		return boot_err(err, errlen, -EINVAL, "multiboot header truncated (a.out kludge fields missing)");
 	header_addr = get_le32(k + hoff + 12);
 	load_addr = get_le32(k + hoff + 16);
 	load_end = get_le32(k + hoff + 20);
 	bss_end = get_le32(k + hoff + 24);
 	entry_addr = get_le32(k + hoff + 28);
+	/* The header's own offset in the file ties file offsets to addresses. */
 	if (header_addr < load_addr || header_addr - load_addr > hoff)
 		return boot_err(err, errlen, -EINVAL, "multiboot header_addr/load_addr are inconsistent");
 	file_off = hoff - (header_addr - load_addr);
-	if (load_end == 0)
+	if (load_end == 0) /* load the rest of the file */
 		load_len = len - file_off;
 	else if (load_end < load_addr)
 		return boot_err(err, errlen, -EINVAL, "multiboot load_end_addr below load_addr");
@@ -82,19 +84,28 @@ static int load_aout(struct guest_mem *m, const uint8_t *k, size_t len, size_t h
 			return boot_err(err, errlen, -EINVAL, "multiboot bss_end_addr below the loaded image");
 		mem_len = bss_end - load_addr;
 	}
-	if (boot_hits_reserved(load_addr, mem_len))
-		return boot_err(err, errlen, -EINVAL, "multiboot image at 0x%x overlaps vmkit's boot data", load_addr);
-	if (boot_place(m, load_addr, k + file_off, load_len, mem_len))
-		return boot_err(err, errlen, -EFBIG, "multiboot image (0x%x, %llu bytes) does not fit in guest memory",
-				load_addr, (unsigned long long)mem_len);
 	if (entry_addr < load_addr || entry_addr - load_addr >= mem_len)
 		return boot_err(err, errlen, -EINVAL, "multiboot entry 0x%x is outside the loaded image", entry_addr);
+	r = boot_check_range(m, env, load_addr, mem_len, X86_HIGHMEM_BASE, "multiboot image", err, errlen);
+	if (r)
+		return r;
+	r = boot_place(m, load_addr, k + file_off, load_len, mem_len);
+	if (r)
+		return boot_err(err, errlen, r, "cannot place the multiboot image in guest memory");
 	*start = load_addr;
 	*end = load_addr + mem_len;
 	*entry = entry_addr;
 	return 0;
 }
 
+/*
+ * struct multiboot_info (s3.3), little-endian u32 fields: 0 flags,
+ * 4 mem_lower, 8 mem_upper, 12 boot_device, 16 cmdline, 20 mods_count,
+ * 24 mods_addr, 28..43 syms, 44 mmap_length, 48 mmap_addr, 52 drives_length,
+ * 56 drives_addr, 60 config_table, 64 boot_loader_name, ... Each mmap entry
+ * is (size = 20, base_addr u64, length u64, type u32); each module
+ * (mod_start, mod_end, string, reserved).
+ */
 static int build_mbi(struct guest_mem *m, const struct boot_images *img, const struct boot_env *env,
 		     uint64_t mod_at, char *err, size_t errlen)
 {
@@ -150,34 +161,42 @@ int boot_load_multiboot(struct guest_mem *m, const struct boot_images *img, cons
 	size_t hoff;
 	int r;
 
-	if (find_header(img->kernel, img->kernel_len, &hoff))
+	if (!img->kernel || find_header(img->kernel, img->kernel_len, &hoff))
 		return -ENOEXEC;
 	flags = get_le32(img->kernel + hoff + 4);
+	/*
+	 * s3.1.2: bits 0-15 are requirements; a loader that cannot honour one
+	 * must refuse the image. Video mode (bit 2) is only a preference: we
+	 * leave the console in text mode and do not set the mbi's VBE bits.
+	 */
 	if ((flags & 0xffff) & ~MB_F_SUPPORTED_LOW)
 		return boot_err(err, errlen, -EINVAL, "multiboot kernel requires unsupported features (flags 0x%x)",
 				flags);
 	if (flags & MB_F_AOUT_KLUDGE) {
-		r = load_aout(m, img->kernel, img->kernel_len, hoff, &start, &end, &entry, err, errlen);
+		r = load_aout(m, env, img->kernel, img->kernel_len, hoff, &start, &end, &entry, err, errlen);
+		if (r)
+			return r;
 	} else {
 		struct elf_info info;
+
+		/* Without the kludge the image must be ELF (s3.1.3); ELF64 as GRUB does. */
 		r = elf_parse(img->kernel, img->kernel_len, &info);
 		if (r)
 			return boot_err(err, errlen, -EINVAL,
-					"multiboot kernel is neither a valid ELF nor uses the a.out kludge");
-		r = elf_load_segments(m, img->kernel, img->kernel_len, &info, &start, &end, err, errlen);
+					"multiboot kernel is neither a valid x86 ELF nor uses the a.out kludge");
+		r = elf_load_segments(m, env, img->kernel, img->kernel_len, &info, X86_HIGHMEM_BASE, &start, &end, err,
+				      errlen);
+		if (r)
+			return r;
 		entry = info.entry;
-		if (!r && (entry >= X86_HIGHMEM_BASE || !guest_mem_ptr(m, entry, 1)))
-			r = boot_err(err, errlen, -EINVAL, "multiboot entry 0x%llx is not in guest RAM below 4 GiB",
-				     (unsigned long long)entry);
+		if (entry >= X86_HIGHMEM_BASE || !guest_mem_ptr(m, entry, 1))
+			return boot_err(err, errlen, -EINVAL, "multiboot entry 0x%llx is not in guest RAM below 4 GiB",
+					(unsigned long long)entry);
 	}
-	if (r)
-		return r;
-	if (end > X86_HIGHMEM_BASE)
-		return boot_err(err, errlen, -EINVAL, "multiboot kernel extends above 4 GiB");
 	r = boot_write_cmdline(m, img->cmdline, X86_CMDLINE_MAX, err, errlen);
 	if (r)
 		return r;
-	/* The initrd is module 0, page-aligned (header flags bit 0). */
+	/* The initrd is module 0, page-aligned (header flags bit 0), above the kernel. */
 	r = boot_place_initrd(m, img, env, end, &mod_at, err, errlen);
 	if (r)
 		return r;

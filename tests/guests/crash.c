@@ -2,6 +2,8 @@
 /* A guest that triple-faults: an empty IDT, then an exception. vmkit must exit 6 and dump registers. */
 #include "lib.h"
 
+const char *test_name = "crash";
+
 void guest_main(uint32_t magic, uint32_t mbi_addr)
 {
 	struct {
@@ -11,5 +13,5 @@ void guest_main(uint32_t magic, uint32_t mbi_addr)
 
 	puts_("crashing\n");
 	__asm__ volatile("lidt %0; ud2" ::"m"(none));
-	fail("crash", "survived a triple fault");
+	fail("survived a triple fault");
 }

@@ -17,6 +17,31 @@
 #define HDR_LEN 36
 #define OEM_ID "VMKIT "
 #define OEM_TABLE_ID "VMKITVM "
+#define STA_PRESENT 0x0f /* present, enabled, shown in UI, functioning (s6.3.7) */
+
+/* FADT Fixed Feature Flags (ACPI 6.4 s5.2.9) */
+#define FADT_WBINVD (1u << 0)
+#define FADT_PROC_C1 (1u << 2)
+#define FADT_PWR_BUTTON (1u << 4) /* set: no fixed-feature power button */
+#define FADT_SLP_BUTTON (1u << 5) /* set: no fixed-feature sleep button */
+#define FADT_RESET_REG_SUP (1u << 10)
+/* IA-PC boot architecture flags (ACPI 6.4 s5.2.9.3) */
+#define IAPC_LEGACY_DEVICES (1u << 0)
+#define IAPC_8042 (1u << 1)
+#define IAPC_VGA_NOT_PRESENT (1u << 2)
+
+/* Generic Address Structure access sizes (s5.2.3.2) */
+#define GAS_BYTE 1
+#define GAS_WORD 2
+#define GAS_DWORD 3
+
+#define FADT_LEN 276 /* revision 6 */
+#define FACS_LEN 64
+
+static uint64_t ecam_size(const struct acpi_config *cfg)
+{
+	return (uint64_t)cfg->ecam_buses << 20; /* 4 KiB x 8 functions x 32 devices per bus */
+}
 
 struct writer {
 	struct guest_mem *m;
@@ -24,12 +49,17 @@ struct writer {
 	int err;
 };
 
-/* Reserve len bytes (aligned), zeroed; returns host pointer and gpa. */
+/*
+ * Reserve len bytes at the next guest address aligned to align, zeroed;
+ * returns the host pointer and sets *gpa. Errors are sticky in w->err, so
+ * the caller checks once after the last table.
+ */
 static uint8_t *alloc(struct writer *w, uint64_t len, uint64_t align, uint64_t *gpa)
 {
-	uint64_t off = ALIGN_UP(w->used, align);
+	uint64_t off = ALIGN_UP(w->base + w->used, align) - w->base;
 	uint8_t *p;
 
+	*gpa = 0;
 	if (w->err)
 		return NULL;
 	if (off > w->size || len > w->size - off) {
@@ -84,20 +114,22 @@ static void crs(struct aml *dev, struct aml *res)
 	aml_res_end(res);
 	aml_buffer(&buf, res);
 	aml_name(dev, "_CRS", &buf);
-	if (buf.oom)
-		dev->oom = true;
+	if (buf.error)
+		dev->error = true;
 	aml_free(&buf);
 }
 
-static void isa_device(struct aml *scope, const char *name, const char *hid, uint16_t io1, uint8_t len1,
-		       uint16_t io2, uint8_t len2, int irq)
+/* An ISA device behind the host bridge: fixed I/O ranges and an ISA IRQ (s6.1.12 _UID, s6.3.7 _STA). */
+static void isa_device(struct aml *scope, const char *name, const char *hid, unsigned int uid, uint16_t io1,
+		       uint8_t len1, uint16_t io2, uint8_t len2, int irq)
 {
 	struct aml dev, res;
 
 	aml_init(&dev);
 	aml_init(&res);
 	aml_name_eisaid(&dev, "_HID", hid);
-	aml_name_integer(&dev, "_STA", 0x0f);
+	aml_name_integer(&dev, "_UID", uid);
+	aml_name_integer(&dev, "_STA", STA_PRESENT);
 	if (len1)
 		aml_res_io(&res, io1, len1);
 	if (len2)
@@ -138,17 +170,17 @@ static void build_dsdt_body(struct aml *a, const struct acpi_config *cfg)
 	aml_free(&res);
 
 	/* Legacy ISA devices behind the bridge */
-	isa_device(&pci, "COM1", "PNP0501", X86_COM1_PORT, 8, 0, 0, X86_COM1_IRQ);
-	isa_device(&pci, "RTC_", "PNP0B00", X86_RTC_PORT, 2, 0, 0, X86_RTC_IRQ);
-	isa_device(&pci, "KBD_", "PNP0303", X86_I8042_DATA, 1, X86_I8042_CMD, 1, X86_KBD_IRQ);
-	isa_device(&pci, "MOU_", "PNP0F13", 0, 0, 0, 0, X86_MOUSE_IRQ);
+	isa_device(&pci, "COM1", "PNP0501", 1, X86_COM1_PORT, 8, 0, 0, X86_COM1_IRQ);
+	isa_device(&pci, "RTC", "PNP0B00", 0, X86_RTC_PORT, 2, 0, 0, X86_RTC_IRQ);
+	isa_device(&pci, "KBD", "PNP0303", 0, X86_I8042_DATA, 1, X86_I8042_CMD, 1, X86_KBD_IRQ);
+	isa_device(&pci, "MOU", "PNP0F13", 0, 0, 0, 0, 0, X86_MOUSE_IRQ);
 
 	/* Motherboard resources: ECAM, the ACPI PM block, reset and debug-exit ports */
 	aml_init(&dev);
 	aml_init(&res);
 	aml_name_eisaid(&dev, "_HID", "PNP0C02");
 	aml_name_integer(&dev, "_UID", 1);
-	aml_res_mem32_fixed(&res, (uint32_t)cfg->ecam_base, cfg->ecam_buses << 20);
+	aml_res_mem32_fixed(&res, (uint32_t)cfg->ecam_base, (uint32_t)ecam_size(cfg));
 	aml_res_io(&res, X86_ACPI_PM_BASE, X86_ACPI_PM_LEN);
 	aml_res_io(&res, X86_RESET_CONTROL_PORT, 1);
 	aml_res_io(&res, X86_DEBUG_EXIT_PORT, 4);
@@ -161,15 +193,15 @@ static void build_dsdt_body(struct aml *a, const struct acpi_config *cfg)
 	aml_free(&pci);
 
 	/* virtio-mmio transports (Linux binds LNRO0005, virtio 1.2 s4.2) */
-	for (unsigned int i = 0; i < cfg->nr_virtio_mmio && i < X86_VIRTIO_MMIO_MAX; i++) {
+	for (unsigned int i = 0; i < cfg->nr_virtio_mmio; i++) {
 		const struct acpi_virtio_mmio *v = &cfg->virtio_mmio[i];
 		char name[5];
 		aml_init(&dev);
 		aml_init(&res);
-		snprintf(name, sizeof(name), "VR%02u", i);
+		snprintf(name, sizeof(name), "VR%02X", i & 0xff);
 		aml_name_string_obj(&dev, "_HID", "LNRO0005");
 		aml_name_integer(&dev, "_UID", i);
-		aml_name_integer(&dev, "_STA", 0x0f);
+		aml_name_integer(&dev, "_STA", STA_PRESENT);
 		aml_res_mem32_fixed(&res, (uint32_t)v->base, v->size);
 		aml_res_interrupt_level(&res, v->gsi);
 		crs(&dev, &res);
@@ -204,138 +236,218 @@ static void build_dsdt_body(struct aml *a, const struct acpi_config *cfg)
 	aml_free(&pkg);
 }
 
+/* DSDT (s5.2.11.1): a definition block header around the AML. */
+static uint64_t build_dsdt(struct writer *w, const struct acpi_config *cfg)
+{
+	struct aml body;
+	uint64_t at;
+	uint8_t *t;
+
+	aml_init(&body);
+	build_dsdt_body(&body, cfg);
+	if (body.error || body.len > UINT32_MAX - HDR_LEN) {
+		if (!w->err)
+			w->err = -ENOMEM;
+		aml_free(&body);
+		return 0;
+	}
+	t = alloc(w, HDR_LEN + body.len, 16, &at);
+	if (t) {
+		/* revision 2: integers are 64 bits wide (s5.2.11.1) */
+		header(t, "DSDT", (uint32_t)(HDR_LEN + body.len), 2);
+		memcpy(t + HDR_LEN, body.buf, body.len);
+		checksum(t, (uint32_t)(HDR_LEN + body.len), 9);
+	}
+	aml_free(&body);
+	return at;
+}
+
+/* FACS (s5.2.10): 64-byte aligned, no checksum; nothing uses the global lock or waking vector. */
+static uint64_t build_facs(struct writer *w)
+{
+	uint64_t at;
+	uint8_t *t = alloc(w, FACS_LEN, 64, &at);
+
+	if (t) {
+		memcpy(t, "FACS", 4);
+		put_le32(t + 4, FACS_LEN);
+		t[32] = 2; /* version */
+	}
+	return at;
+}
+
+/*
+ * FADT revision 6 (s5.2.9), not hardware-reduced: the
+ * fixed hardware is vmkit's acpi_pm device. There is no SMI_CMD, so OSPM
+ * finds SCI_EN already set and never tries to switch modes.
+ */
+static uint64_t build_fadt(struct writer *w, uint64_t facs_at, uint64_t dsdt_at)
+{
+	uint64_t at;
+	uint8_t *t = alloc(w, FADT_LEN, 16, &at);
+
+	if (!t)
+		return 0;
+	header(t, "FACP", FADT_LEN, 6);
+	/*
+	 * FIRMWARE_CTRL and X_FIRMWARE_CTRL: at most one may be non-zero; the
+	 * FACS is below 4 GiB, so the 32-bit field. DSDT and X_DSDT may both
+	 * be set (OSPM prefers X_DSDT); they hold the same address.
+	 */
+	put_le32(t + 36, (uint32_t)facs_at);
+	put_le32(t + 40, (uint32_t)dsdt_at);
+	put_le16(t + 46, X86_ACPI_SCI_IRQ);
+	put_le32(t + 48, 0); /* SMI_CMD */
+	put_le32(t + 56, X86_ACPI_PM1A_EVT);
+	put_le32(t + 64, X86_ACPI_PM1A_CNT);
+	put_le32(t + 76, X86_ACPI_PM_TMR);
+	t[88] = 4; /* PM1_EVT_LEN: PM1_STS + PM1_EN */
+	t[89] = 2; /* PM1_CNT_LEN */
+	t[91] = 4; /* PM_TMR_LEN */
+	put_le16(t + 96, 101);  /* P_LVL2_LAT > 100: C2 not supported */
+	put_le16(t + 98, 1001); /* P_LVL3_LAT > 1000: C3 not supported */
+	t[108] = 0x32;          /* CENTURY: the CMOS index rtc.c keeps the century in */
+	put_le16(t + 109, IAPC_LEGACY_DEVICES | IAPC_8042 | IAPC_VGA_NOT_PRESENT);
+	/*
+	 * The power button is the fixed-feature one (PWR_BUTTON clear): acpi_pm
+	 * raises PWRBTN_STS. There is no sleep button at all (SLP_BUTTON set).
+	 */
+	put_le32(t + 112, FADT_WBINVD | FADT_PROC_C1 | FADT_SLP_BUTTON | FADT_RESET_REG_SUP);
+	gas_io(t + 116, 8, GAS_BYTE, X86_RESET_CONTROL_PORT);
+	t[128] = 0x06; /* RESET_VALUE: SYS_RST | RST_CPU */
+	t[131] = 4;    /* FADT minor version: ACPI 6.4 */
+	put_le64(t + 132, 0); /* X_FIRMWARE_CTRL */
+	put_le64(t + 140, dsdt_at);
+	/* PM1_STS and PM1_EN are 16-bit registers, PM1_CNT too; the timer is 32-bit */
+	gas_io(t + 148, 32, GAS_WORD, X86_ACPI_PM1A_EVT);
+	gas_io(t + 172, 16, GAS_WORD, X86_ACPI_PM1A_CNT);
+	gas_io(t + 208, 32, GAS_DWORD, X86_ACPI_PM_TMR);
+	memcpy(t + 268, "VMKITVMK", 8); /* hypervisor vendor identity */
+	checksum(t, FADT_LEN, 9);
+	return at;
+}
+
+/*
+ * MADT (s5.2.12): one Processor Local APIC per vCPU (ACPI processor UID =
+ * APIC ID = index, matching the ACPI0007 devices' _UID), the IOAPIC with
+ * GSI base 0, and one interrupt source override: the SCI is level/high
+ * (s5.2.12.5). IRQ0 gets no override: KVM's default routing sends the PIT
+ * to GSI 0, IOAPIC pin 0. LINT1 of every processor is NMI.
+ */
+static uint64_t build_madt(struct writer *w, const struct acpi_config *cfg)
+{
+	uint32_t len = HDR_LEN + 8 + 8 * cfg->nr_cpus + 12 + 10 + 6;
+	uint64_t at;
+	uint8_t *t = alloc(w, len, 16, &at), *p;
+
+	if (!t)
+		return 0;
+	header(t, "APIC", len, 5);
+	put_le32(t + 36, (uint32_t)X86_LAPIC_BASE);
+	put_le32(t + 40, 1); /* PCAT_COMPAT: dual 8259s present */
+	p = t + 44;
+	for (unsigned int i = 0; i < cfg->nr_cpus; i++, p += 8) {
+		p[0] = 0; /* Processor Local APIC (s5.2.12.2) */
+		p[1] = 8;
+		p[2] = (uint8_t)i; /* ACPI processor UID */
+		p[3] = (uint8_t)i; /* APIC ID */
+		put_le32(p + 4, 1); /* Enabled */
+	}
+	p[0] = 1; /* I/O APIC (s5.2.12.3) */
+	p[1] = 12;
+	p[2] = 0; /* I/O APIC ID */
+	put_le32(p + 4, (uint32_t)X86_IOAPIC_BASE);
+	put_le32(p + 8, 0); /* GSI base */
+	p += 12;
+	p[0] = 2; /* Interrupt Source Override (s5.2.12.5) */
+	p[1] = 10;
+	p[2] = 0; /* bus: ISA */
+	p[3] = X86_ACPI_SCI_IRQ;
+	put_le32(p + 4, X86_ACPI_SCI_IRQ);
+	put_le16(p + 8, 0x000d); /* MPS INTI flags: active high (01), level (11 << 2) */
+	p += 10;
+	p[0] = 4; /* Local APIC NMI (s5.2.12.7) */
+	p[1] = 6;
+	p[2] = 0xff; /* all processors */
+	put_le16(p + 3, 0); /* conforms to the bus */
+	p[5] = 1;    /* LINT1 */
+	checksum(t, len, 9);
+	return at;
+}
+
+/* MCFG (PCI Firmware 3.2 s4.1.2): one ECAM allocation for segment 0. */
+static uint64_t build_mcfg(struct writer *w, const struct acpi_config *cfg)
+{
+	const uint32_t len = HDR_LEN + 8 + 16;
+	uint64_t at;
+	uint8_t *t = alloc(w, len, 16, &at);
+
+	if (!t)
+		return 0;
+	header(t, "MCFG", len, 1);
+	put_le64(t + 44, cfg->ecam_base);
+	put_le16(t + 52, 0); /* segment */
+	t[54] = 0;           /* start bus */
+	t[55] = (uint8_t)(cfg->ecam_buses - 1);
+	checksum(t, len, 9);
+	return at;
+}
+
+static int check_config(uint64_t base, uint64_t size, const struct acpi_config *cfg)
+{
+	if ((base & 15) || base + size < base)
+		return -EINVAL; /* the RSDP is on a 16-byte boundary (s5.2.5.1) */
+	if (!cfg->nr_cpus || cfg->nr_cpus > 255 || !cfg->ecam_buses || cfg->ecam_buses > 256)
+		return -EINVAL; /* xAPIC IDs are 8 bits and 0xff is the broadcast ID */
+	/* Memory32Fixed and DWordMemory hold 32-bit addresses */
+	if (cfg->ecam_base + ecam_size(cfg) > X86_HIGHMEM_BASE || (cfg->ecam_base & (MiB - 1)))
+		return -EINVAL;
+	if (cfg->mmio32_end > X86_HIGHMEM_BASE || cfg->mmio32_base > cfg->mmio32_end)
+		return -EINVAL;
+	if (cfg->mmio64_base > cfg->mmio64_end || cfg->nr_virtio_mmio > X86_VIRTIO_MMIO_MAX)
+		return -EINVAL;
+	for (unsigned int i = 0; i < cfg->nr_virtio_mmio; i++)
+		if (cfg->virtio_mmio[i].base + cfg->virtio_mmio[i].size > X86_HIGHMEM_BASE)
+			return -EINVAL;
+	return 0;
+}
+
 int acpi_build(struct guest_mem *m, uint64_t base, uint64_t size, const struct acpi_config *cfg,
 	       uint64_t *rsdp_gpa)
 {
 	struct writer w = { .m = m, .base = base, .size = size };
-	uint64_t rsdp_at, rsdt_at, xsdt_at, fadt_at, facs_at, dsdt_at, madt_at, mcfg_at;
-	uint8_t *rsdp, *rsdt, *xsdt, *fadt, *facs, *dsdt, *madt, *mcfg;
-	uint32_t madt_len;
-	struct aml body;
-	int r;
+	uint64_t rsdp_at, rsdt_at, xsdt_at, tables[3];
+	uint64_t facs_at, dsdt_at;
+	uint8_t *rsdp, *rsdt, *xsdt;
+	uint32_t rsdt_len, xsdt_len;
+	int r = check_config(base, size, cfg);
 
-	if (!cfg->nr_cpus || cfg->nr_cpus > 255 || !cfg->ecam_buses || cfg->ecam_buses > 256)
-		return -EINVAL;
+	if (r)
+		return r;
 	rsdp = alloc(&w, 36, 16, &rsdp_at);
+	dsdt_at = build_dsdt(&w, cfg);
+	facs_at = build_facs(&w);
+	tables[0] = build_fadt(&w, facs_at, dsdt_at);
+	tables[1] = build_madt(&w, cfg);
+	tables[2] = build_mcfg(&w, cfg);
 
-	/* DSDT */
-	aml_init(&body);
-	build_dsdt_body(&body, cfg);
-	if (body.oom) {
-		aml_free(&body);
-		return -ENOMEM;
-	}
-	dsdt = alloc(&w, HDR_LEN + body.len, 16, &dsdt_at);
-	if (dsdt) {
-		header(dsdt, "DSDT", (uint32_t)(HDR_LEN + body.len), 2);
-		memcpy(dsdt + HDR_LEN, body.buf, body.len);
-		checksum(dsdt, (uint32_t)(HDR_LEN + body.len), 9);
-	}
-	aml_free(&body);
-
-	/* FACS: 64-byte aligned */
-	facs = alloc(&w, 64, 64, &facs_at);
-	if (facs) {
-		memcpy(facs, "FACS", 4);
-		put_le32(facs + 4, 64);
-		facs[32] = 2; /* version */
-	}
-
-	/* FADT, revision 6.4 (276 bytes) */
-	fadt = alloc(&w, 276, 16, &fadt_at);
-	if (fadt) {
-		header(fadt, "FACP", 276, 6);
-		put_le32(fadt + 36, (uint32_t)facs_at);
-		put_le32(fadt + 40, (uint32_t)dsdt_at);
-		put_le16(fadt + 46, X86_ACPI_SCI_IRQ);
-		put_le32(fadt + 48, 0); /* SMI_CMD: none, ACPI mode is always on */
-		put_le32(fadt + 56, X86_ACPI_PM1A_EVT);
-		put_le32(fadt + 64, X86_ACPI_PM1A_CNT);
-		put_le32(fadt + 76, X86_ACPI_PM_TMR);
-		fadt[88] = 4; /* PM1_EVT_LEN */
-		fadt[89] = 2; /* PM1_CNT_LEN */
-		fadt[91] = 4; /* PM_TMR_LEN */
-		put_le16(fadt + 96, 101);  /* P_LVL2_LAT > 100: no C2 */
-		put_le16(fadt + 98, 1001); /* P_LVL3_LAT > 1000: no C3 */
-		fadt[108] = 0x32;          /* CENTURY register in CMOS */
-		put_le16(fadt + 109, 0x0007); /* IAPC_BOOT_ARCH: legacy devices, 8042, no VGA */
-		/* Flags: WBINVD, PROC_C1, PWR_BUTTON and SLP_BUTTON absent as fixed features, RESET_REG_SUP */
-		put_le32(fadt + 112, (1u << 0) | (1u << 2) | (1u << 4) | (1u << 5) | (1u << 10));
-		gas_io(fadt + 116, 8, 1, X86_RESET_CONTROL_PORT);
-		fadt[128] = 0x06; /* RESET_VALUE: SYS_RST | RST_CPU */
-		fadt[131] = 4;    /* FADT minor version */
-		put_le64(fadt + 132, facs_at);
-		put_le64(fadt + 140, dsdt_at);
-		gas_io(fadt + 148, 32, 3, X86_ACPI_PM1A_EVT);
-		gas_io(fadt + 172, 16, 2, X86_ACPI_PM1A_CNT);
-		gas_io(fadt + 208, 32, 3, X86_ACPI_PM_TMR);
-		memcpy(fadt + 268, "VMKITVMK", 8); /* hypervisor vendor identity */
-		checksum(fadt, 276, 9);
-	}
-
-	/* MADT */
-	madt_len = HDR_LEN + 8 + 8 * cfg->nr_cpus + 12 + 10 + 6;
-	madt = alloc(&w, madt_len, 16, &madt_at);
-	if (madt) {
-		uint8_t *p;
-		header(madt, "APIC", madt_len, 5);
-		put_le32(madt + 36, (uint32_t)X86_LAPIC_BASE);
-		put_le32(madt + 40, 1); /* PCAT_COMPAT: dual 8259s present */
-		p = madt + 44;
-		for (unsigned int i = 0; i < cfg->nr_cpus; i++, p += 8) {
-			p[0] = 0; /* Processor Local APIC */
-			p[1] = 8;
-			p[2] = (uint8_t)i; /* ACPI processor UID */
-			p[3] = (uint8_t)i; /* APIC ID */
-			put_le32(p + 4, 1); /* enabled */
-		}
-		p[0] = 1; /* I/O APIC */
-		p[1] = 12;
-		p[2] = 0; /* id */
-		put_le32(p + 4, (uint32_t)X86_IOAPIC_BASE);
-		put_le32(p + 8, 0); /* GSI base */
-		p += 12;
-		p[0] = 2; /* Interrupt Source Override: SCI, level, active high */
-		p[1] = 10;
-		p[2] = 0;
-		p[3] = X86_ACPI_SCI_IRQ;
-		put_le32(p + 4, X86_ACPI_SCI_IRQ);
-		put_le16(p + 8, 0x000d);
-		p += 10;
-		p[0] = 4; /* Local APIC NMI: all processors, LINT1 */
-		p[1] = 6;
-		p[2] = 0xff;
-		put_le16(p + 3, 0);
-		p[5] = 1;
-		checksum(madt, madt_len, 9);
-	}
-
-	/* MCFG */
-	mcfg = alloc(&w, HDR_LEN + 8 + 16, 16, &mcfg_at);
-	if (mcfg) {
-		header(mcfg, "MCFG", HDR_LEN + 8 + 16, 1);
-		put_le64(mcfg + 44, cfg->ecam_base);
-		put_le16(mcfg + 52, 0);
-		mcfg[54] = 0;
-		mcfg[55] = (uint8_t)(cfg->ecam_buses - 1);
-		checksum(mcfg, HDR_LEN + 8 + 16, 9);
-	}
-
-	/* RSDT (32-bit pointers, for old OSes) and XSDT */
-	const uint64_t tables[] = { fadt_at, madt_at, mcfg_at };
-	rsdt = alloc(&w, HDR_LEN + 4 * ARRAY_SIZE(tables), 16, &rsdt_at);
-	xsdt = alloc(&w, HDR_LEN + 8 * ARRAY_SIZE(tables), 16, &xsdt_at);
+	/* RSDT (s5.2.7, 32-bit pointers, for ACPI 1.0 OSes) and XSDT (s5.2.8) */
+	rsdt_len = HDR_LEN + 4 * ARRAY_SIZE(tables);
+	xsdt_len = HDR_LEN + 8 * ARRAY_SIZE(tables);
+	rsdt = alloc(&w, rsdt_len, 16, &rsdt_at);
+	xsdt = alloc(&w, xsdt_len, 16, &xsdt_at);
 	if (w.err)
 		return w.err;
-	header(rsdt, "RSDT", HDR_LEN + 4 * ARRAY_SIZE(tables), 1);
-	header(xsdt, "XSDT", HDR_LEN + 8 * ARRAY_SIZE(tables), 1);
+	header(rsdt, "RSDT", rsdt_len, 1);
+	header(xsdt, "XSDT", xsdt_len, 1);
 	for (unsigned int i = 0; i < ARRAY_SIZE(tables); i++) {
 		put_le32(rsdt + HDR_LEN + 4 * i, (uint32_t)tables[i]);
 		put_le64(xsdt + HDR_LEN + 8 * i, tables[i]);
 	}
-	checksum(rsdt, HDR_LEN + 4 * ARRAY_SIZE(tables), 9);
-	checksum(xsdt, HDR_LEN + 8 * ARRAY_SIZE(tables), 9);
+	checksum(rsdt, rsdt_len, 9);
+	checksum(xsdt, xsdt_len, 9);
 
+	/* RSDP revision 2 (s5.2.5.3) */
 	memcpy(rsdp, "RSD PTR ", 8);
 	memcpy(rsdp + 9, OEM_ID, 6);
 	rsdp[15] = 2;
@@ -343,8 +455,7 @@ int acpi_build(struct guest_mem *m, uint64_t base, uint64_t size, const struct a
 	put_le32(rsdp + 20, 36);
 	put_le64(rsdp + 24, xsdt_at);
 	checksum(rsdp, 20, 8);  /* ACPI 1.0 checksum over the first 20 bytes */
-	checksum(rsdp, 36, 32); /* extended checksum */
-	r = 0;
+	checksum(rsdp, 36, 32); /* extended checksum over the whole structure */
 	*rsdp_gpa = rsdp_at;
-	return r;
+	return 0;
 }

@@ -20,6 +20,8 @@
 #define BUS_ISA 1
 #define APIC_VERSION 0x14
 #define IOAPIC_VERSION 0x11
+#define CPU_SIGNATURE 0x00000600 /* family 6, model 0, stepping 0 */
+#define CPU_FEATURES 0x00000201  /* FPU (bit 0), on-chip APIC (bit 9) */
 
 static uint8_t *entry8(uint8_t **p, uint8_t type)
 {
@@ -33,19 +35,23 @@ static uint8_t *entry8(uint8_t **p, uint8_t type)
 
 int mptable_build(struct guest_mem *m, uint64_t base, uint64_t size, unsigned int nr_cpus)
 {
-	unsigned int nr_irq_entries = 15; /* ISA IRQs 0-15 except 2 */
-	unsigned int count = nr_cpus + 2 + 1 + nr_irq_entries + 2;
-	uint64_t cfg_len = MPC_HDR_LEN + (uint64_t)nr_cpus * MP_PROC_LEN + (count - nr_cpus) * MP_ENTRY_LEN;
+	/* entries after the processors: 2 buses, 1 IOAPIC, 15 ISA IRQs (0-15 but 2), 2 local */
+	const unsigned int nr_entries8 = 2 + 1 + 15 + 2;
+	uint64_t cfg_len = MPC_HDR_LEN + (uint64_t)nr_cpus * MP_PROC_LEN + nr_entries8 * MP_ENTRY_LEN;
 	uint64_t total = MPF_LEN + cfg_len;
+	/*
+	 * APIC IDs are 8 bits: processors take 0..nr_cpus-1, the IOAPIC the next
+	 * one: I/O and local APIC IDs share one space on the APIC bus.
+	 */
 	uint8_t ioapic_id = (uint8_t)nr_cpus;
 	uint8_t *mpf, *mpc, *p;
 
-	if (nr_cpus == 0 || nr_cpus > 254)
-		return -EINVAL;
+	if (nr_cpus == 0 || nr_cpus > 255 || (base & 15))
+		return -EINVAL; /* the floating pointer is 16-byte aligned (s4.1) */
 	if (total > size)
 		return -ENOSPC;
 	mpf = guest_mem_ptr(m, base, total);
-	if (!mpf || (base & 15))
+	if (!mpf)
 		return -EFAULT;
 	memset(mpf, 0, total);
 	mpc = mpf + MPF_LEN;
@@ -61,31 +67,36 @@ int mptable_build(struct guest_mem *m, uint64_t base, uint64_t size, unsigned in
 	memcpy(mpc, "PCMP", 4);
 	put_le16(mpc + 4, (uint16_t)cfg_len);
 	mpc[6] = 4;
-	memcpy(mpc + 8, "VMKIT   ", 8);
-	memcpy(mpc + 16, "VMKIT VM    ", 12);
-	put_le16(mpc + 34, (uint16_t)count);
+	memcpy(mpc + 8, "VMKIT   ", 8);      /* OEM ID */
+	memcpy(mpc + 16, "VMKIT VM    ", 12); /* product ID */
+	put_le16(mpc + 34, (uint16_t)(nr_cpus + nr_entries8));
 	put_le32(mpc + 36, (uint32_t)X86_LAPIC_BASE);
 
+	/* Processor entries (s4.3.1) */
 	p = mpc + MPC_HDR_LEN;
 	for (unsigned int i = 0; i < nr_cpus; i++, p += MP_PROC_LEN) {
-		p[0] = 0; /* processor */
+		p[0] = 0;
 		p[1] = (uint8_t)i;
 		p[2] = APIC_VERSION;
 		p[3] = 0x01 | (i == 0 ? 0x02 : 0); /* enabled, bootstrap processor */
-		put_le32(p + 4, 0x600);             /* family 6 signature */
-		put_le32(p + 8, 0x201);             /* FPU, APIC */
+		/* CPUID.1 EAX/EDX as a family 6 CPU reports them: the OS uses CPUID itself */
+		put_le32(p + 4, CPU_SIGNATURE);
+		put_le32(p + 8, CPU_FEATURES);
 	}
+	/* Bus entries (s4.3.2): PCI bus 0 is bus id 0, ISA is bus id 1 */
 	uint8_t *e = entry8(&p, 1);
 	e[1] = BUS_PCI;
 	memcpy(e + 2, "PCI   ", 6);
 	e = entry8(&p, 1);
 	e[1] = BUS_ISA;
 	memcpy(e + 2, "ISA   ", 6);
+	/* I/O APIC (s4.3.3) */
 	e = entry8(&p, 2);
 	e[1] = ioapic_id;
 	e[2] = IOAPIC_VERSION;
 	e[3] = 1; /* enabled */
 	put_le32(e + 4, (uint32_t)X86_IOAPIC_BASE);
+	/* I/O interrupt assignments (s4.3.4): ISA IRQ n -> pin n, edge/high as ISA is */
 	for (unsigned int irq = 0; irq < 16; irq++) {
 		if (irq == 2)
 			continue; /* the cascade */
@@ -97,6 +108,7 @@ int mptable_build(struct guest_mem *m, uint64_t base, uint64_t size, unsigned in
 		e[6] = ioapic_id;
 		e[7] = (uint8_t)irq;
 	}
+	/* Local interrupt assignments (s4.3.5): virtual wire through LINT0, NMI on LINT1 */
 	e = entry8(&p, 4);
 	e[1] = 3; /* ExtINT */
 	e[4] = BUS_ISA;
