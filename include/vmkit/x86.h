@@ -13,6 +13,8 @@
  *   0x00020000  kernel command line (X86_CMDLINE, up to X86_CMDLINE_MAX bytes incl. NUL)
  *   0x00030000  AP real-mode trampoline area left free for the guest kernel
  *   0x0009fc00  EBDA (1 KiB, reserved)
+ *   0x000a0000  legacy VGA window, not RAM: MMIO (X86_VGA_WINDOW .. X86_VGA_WINDOW_END)
+ *   0x000c0000  option ROM area, RAM
  *   0x000e0000  ACPI tables (X86_ACPI_BASE, 64 KiB, reserved)
  *   0x000f0000  MP table (X86_MPTABLE_BASE, 64 KiB, reserved)
  *   0x00100000  kernel load address (X86_KERNEL_LOAD), RAM up to X86_LOWMEM_MAX
@@ -41,6 +43,8 @@
 #define X86_CMDLINE_MAX 0x10000ULL
 #define X86_EBDA 0x9fc00ULL
 #define X86_EBDA_END 0xa0000ULL
+#define X86_VGA_WINDOW 0xa0000ULL /* legacy VGA memory, MMIO (not RAM) */
+#define X86_VGA_WINDOW_END 0xc0000ULL
 #define X86_ACPI_BASE 0xe0000ULL
 #define X86_ACPI_SIZE 0x10000ULL
 #define X86_MPTABLE_BASE 0xf0000ULL

@@ -142,19 +142,29 @@ static void test_layout(void **state)
 	/* the regions x86_mem_layout adds */
 	guest_mem_init(&m);
 	assert_int_equal(x86_mem_layout(&m, 64 * MiB), 0);
-	assert_int_equal(m.nr, 1);
+	assert_int_equal(m.nr, 2);
 	assert_int_equal(m.regions[0].gpa, 0);
-	assert_int_equal(m.regions[0].size, 64 * MiB);
+	assert_int_equal(m.regions[0].size, X86_VGA_WINDOW);
+	assert_int_equal(m.regions[1].gpa, X86_VGA_WINDOW_END);
+	assert_int_equal(m.regions[1].size, 64 * MiB - X86_VGA_WINDOW_END);
+	/* the legacy VGA window is not RAM: its accesses must exit to the MMIO bus */
+	assert_null(guest_mem_ptr(&m, X86_VGA_WINDOW, 1));
+	assert_null(guest_mem_ptr(&m, 0xb8000, 2));
+	assert_null(guest_mem_ptr(&m, X86_VGA_WINDOW_END - 1, 1));
+	assert_non_null(guest_mem_ptr(&m, X86_VGA_WINDOW_END, 1));
+	assert_non_null(guest_mem_ptr(&m, X86_VGA_WINDOW - 1, 1));
 	guest_mem_free(&m);
 
 	guest_mem_init(&m);
 	assert_int_equal(x86_mem_layout(&m, 3 * GiB), 0);
-	assert_int_equal(m.nr, 2);
+	assert_int_equal(m.nr, 3);
 	assert_int_equal(m.regions[0].gpa, 0);
-	assert_int_equal(m.regions[0].size, X86_LOWMEM_MAX);
-	assert_int_equal(m.regions[1].gpa, X86_HIGHMEM_BASE);
-	assert_int_equal(m.regions[1].size, 3 * GiB - X86_LOWMEM_MAX);
-	assert_int_equal(m.total, 3 * GiB);
+	assert_int_equal(m.regions[0].size, X86_VGA_WINDOW);
+	assert_int_equal(m.regions[1].gpa, X86_VGA_WINDOW_END);
+	assert_int_equal(m.regions[1].size, X86_LOWMEM_MAX - X86_VGA_WINDOW_END);
+	assert_int_equal(m.regions[2].gpa, X86_HIGHMEM_BASE);
+	assert_int_equal(m.regions[2].size, 3 * GiB - X86_LOWMEM_MAX);
+	assert_int_equal(m.total, 3 * GiB - (X86_VGA_WINDOW_END - X86_VGA_WINDOW));
 	assert_null(guest_mem_ptr(&m, X86_ECAM_BASE, 1));
 	guest_mem_free(&m);
 }

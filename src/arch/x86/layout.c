@@ -22,7 +22,15 @@ uint64_t x86_pci_mmio64_base(uint64_t ram_size)
 
 int x86_mem_layout(struct guest_mem *m, uint64_t ram_size)
 {
-	int r = guest_mem_add(m, 0, x86_lowmem_size(ram_size));
+	/*
+	 * The legacy VGA window 0xa0000-0xbffff is left unbacked so that its
+	 * accesses exit to the MMIO bus (a VGA device's text/planar memory);
+	 * 0xc0000-0xfffff (option ROMs, BIOS area) is RAM.
+	 */
+	int r = guest_mem_add(m, 0, X86_VGA_WINDOW);
+
+	if (r == 0)
+		r = guest_mem_add(m, X86_VGA_WINDOW_END, x86_lowmem_size(ram_size) - X86_VGA_WINDOW_END);
 
 	if (r == 0 && x86_highmem_size(ram_size))
 		r = guest_mem_add(m, X86_HIGHMEM_BASE, x86_highmem_size(ram_size));
