@@ -30,6 +30,8 @@
 #define PCI_SUBSYSTEM_VENDOR_ID 0x2c
 #define PCI_SUBSYSTEM_ID 0x2e
 #define PCI_CAPABILITY_LIST 0x34
+#define PCI_ROM_ADDRESS 0x30
+#define PCI_ROM_ADDRESS_ENABLE 0x1
 #define PCI_INTERRUPT_LINE 0x3c
 #define PCI_INTERRUPT_PIN 0x3d
 #define PCI_COMMAND_IO 0x1
@@ -57,6 +59,12 @@ struct pci_device {
 	uint8_t wmask[PCI_CFG_SIZE];   /* bits the guest may write */
 	uint8_t w1cmask[PCI_CFG_SIZE]; /* write-1-to-clear bits */
 	struct pci_bar bars[6];
+	/* Expansion ROM (PCI 3.0 s6.2.5.2): read-only, not owned by the device struct. */
+	const uint8_t *rom;
+	size_t rom_len;    /* bytes of ROM image; reads past it return 0xff */
+	uint64_t rom_size; /* BAR size: power of two >= 2 KiB; 0 = no ROM */
+	uint64_t rom_addr; /* currently mapped address (if rom_mapped) */
+	bool rom_mapped;
 	uint8_t devfn;
 	uint8_t next_cap; /* where pci_device_add_cap() places the next one */
 	const char *name;
@@ -90,6 +98,18 @@ void pci_device_init(struct pci_device *d, const char *name, uint16_t vendor, ui
  */
 int pci_device_set_bar(struct pci_device *d, int idx, uint64_t size, unsigned int flags, bus_io_fn *io,
 		       void *opaque);
+
+/*
+ * Give the device an expansion ROM (PCI 3.0 s6.2.5.2): config offset 0x30 is
+ * sized like a 32-bit memory BAR (the BAR size is len rounded up to a power of
+ * two, at least 2 KiB) and the image is mapped read-only on the MMIO bus while
+ * both the ROM enable bit and COMMAND.memory are set. data is not copied: it
+ * must stay valid (and unchanged) until the device is unplugged or its bus is
+ * destroyed; the caller frees it. Call before pci_bus_plug(). Firmware
+ * (SeaBIOS) copies the ROM to 0xc0000+ and runs it. 0 or -EINVAL (len 0 or
+ * over 16 MiB).
+ */
+int pci_device_set_rom(struct pci_device *d, const void *data, size_t len);
 
 /*
  * Append a capability (id + body; body excludes the 2-byte id/next header)

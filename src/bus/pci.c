@@ -67,6 +67,37 @@ int pci_device_set_bar(struct pci_device *d, int idx, uint64_t size, unsigned in
 	return 0;
 }
 
+#define PCI_ROM_MIN 2048ULL         /* PCI 3.0 s6.2.5.2: bits 10:1 are reserved */
+#define PCI_ROM_MAX (16ULL << 20)    /* far above any real option ROM */
+
+int pci_device_set_rom(struct pci_device *d, const void *data, size_t len)
+{
+	uint64_t size = PCI_ROM_MIN;
+
+	if (!data || !len || len > PCI_ROM_MAX)
+		return -EINVAL;
+	while (size < len)
+		size <<= 1;
+	d->rom = data;
+	d->rom_len = len;
+	d->rom_size = size;
+	put_le32(d->cfg + PCI_ROM_ADDRESS, 0);
+	/* Address bits above the size stick, and the enable bit; sizing reads ~(size-1). */
+	put_le32(d->wmask + PCI_ROM_ADDRESS, ((uint32_t)~(size - 1) & 0xfffff800U) | PCI_ROM_ADDRESS_ENABLE);
+	return 0;
+}
+
+/* Expansion ROM reads; writes to a ROM are ignored. */
+static void rom_io(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bool is_write)
+{
+	const struct pci_device *d = opaque;
+
+	if (is_write)
+		return;
+	for (uint32_t i = 0; i < size; i++)
+		data[i] = off + i < d->rom_len ? d->rom[off + i] : 0xff;
+}
+
 int pci_device_add_cap(struct pci_device *d, uint8_t cap_id, const void *body, uint32_t body_len)
 {
 	unsigned int off = d->next_cap, len;
@@ -167,6 +198,33 @@ static bool bar_sizing(const struct pci_bar *b, uint64_t addr)
 	return b->size <= 0x100000000ULL && addr == 0x100000000ULL - b->size;
 }
 
+/* The ROM decodes when its enable bit and COMMAND.memory are both set (PCI 3.0 s6.2.5.2). */
+static void update_rom_mapping(struct pci_device *d, uint16_t cmd)
+{
+	uint32_t reg = get_le32(d->cfg + PCI_ROM_ADDRESS);
+	uint64_t addr = reg & ~(uint32_t)(PCI_ROM_MIN - 1);
+	bool want;
+
+	if (!d->rom_size)
+		return;
+	/* Ending exactly at 4 GiB is the sizing pattern (and the BIOS flash): never map there. */
+	want = (cmd & PCI_COMMAND_MEMORY) && (reg & PCI_ROM_ADDRESS_ENABLE) && addr != 0 &&
+	       addr < 0x100000000ULL - d->rom_size;
+	if (d->rom_mapped && (!want || addr != d->rom_addr)) {
+		bus_unregister(d->bus->mmio, d->rom_addr);
+		d->rom_mapped = false;
+	}
+	if (want && !d->rom_mapped) {
+		if (bus_register(d->bus->mmio, addr, d->rom_size, rom_io, d, d->name) == 0) {
+			d->rom_addr = addr;
+			d->rom_mapped = true;
+		} else {
+			log_ratelimited(LOG_WARN, "pci %s: ROM at 0x%llx overlaps another device; not mapped", d->name,
+					(unsigned long long)addr);
+		}
+	}
+}
+
 /* Bring each BAR's bus mapping in line with COMMAND and the BAR registers. */
 static void update_mappings(struct pci_device *d)
 {
@@ -204,6 +262,7 @@ static void update_mappings(struct pci_device *d)
 		if (b->flags & PCI_BAR_MEM64)
 			i++;
 	}
+	update_rom_mapping(d, cmd);
 }
 
 static void cfg_write(struct pci_device *d, uint32_t off, const uint8_t *data, uint32_t size)
@@ -214,7 +273,8 @@ static void cfg_write(struct pci_device *d, uint32_t off, const uint8_t *data, u
 		d->cfg[o] = (uint8_t)((d->cfg[o] & ~d->wmask[o]) | (v & d->wmask[o]));
 		d->cfg[o] &= (uint8_t)~(v & d->w1cmask[o]);
 	}
-	if (off < PCI_BAR0 + 24 && off + size > PCI_COMMAND)
+	if ((off < PCI_BAR0 + 24 && off + size > PCI_COMMAND) ||
+	    (off < PCI_ROM_ADDRESS + 4 && off + size > PCI_ROM_ADDRESS))
 		update_mappings(d);
 	if (d->cfg_written)
 		d->cfg_written(d, off, size);

@@ -535,6 +535,61 @@ static void test_assign_bars_layout(void **state)
 	assert_int_equal(pci_device_set_bar(&huge, 2, 0x1000, PCI_BAR_IO | PCI_BAR_MEM64, bar_io, f), -EINVAL);
 }
 
+static void test_expansion_rom(void **state)
+{
+	struct fx *f = *state;
+	struct pci_device romdev;
+	static uint8_t image[3000];
+	uint8_t d[4];
+
+	for (size_t i = 0; i < sizeof(image); i++)
+		image[i] = (uint8_t)i;
+	image[0] = 0x55;
+	image[1] = 0xaa;
+	pci_device_init(&romdev, "rom", 0x1234, 0x1111, 0x030000, 0, 0, 0);
+	assert_int_equal(pci_device_set_rom(&romdev, image, 0), -EINVAL);
+	assert_int_equal(pci_device_set_rom(&romdev, NULL, 10), -EINVAL);
+	assert_int_equal(pci_device_set_rom(&romdev, image, (16u << 20) + 1), -EINVAL);
+	assert_int_equal(pci_device_set_rom(&romdev, image, sizeof(image)), 0);
+	assert_int_equal(pci_bus_plug(&f->pb, &romdev, 5), 0);
+	/* The test device has no ROM: 0x30 is read-only zero. */
+	cfg_wr(f, 3, 0x30, 0xffffffff);
+	assert_int_equal(cfg_rd(f, 3, 0x30, 4), 0);
+	/* Sizing: 3000 bytes round up to 4 KiB; the enable bit is writable. */
+	cfg_wr(f, 5, 0x30, 0xfffffffe);
+	assert_int_equal(cfg_rd(f, 5, 0x30, 4), 0xfffff000);
+	cfg_wr(f, 5, 0x30, 0xffffffff);
+	assert_int_equal(cfg_rd(f, 5, 0x30, 4), 0xfffff001);
+	cfg_wr(f, 5, 0x04, 0x0002);
+	assert_false(bus_access(&f->mmio, 0xfffff000, d, 4, false)); /* sizing pattern: not mapped */
+	/* Programmed but not enabled: nothing decodes. */
+	cfg_wr(f, 5, 0x30, 0xc0000000);
+	assert_false(bus_access(&f->mmio, 0xc0000000, d, 4, false));
+	cfg_wr(f, 5, 0x30, 0xc0000001);
+	assert_true(bus_access(&f->mmio, 0xc0000000, d, 2, false));
+	assert_int_equal(get_le16(d), 0xaa55);
+	assert_true(bus_access(&f->mmio, 0xc0000000 + 300, d, 4, false));
+	assert_int_equal(get_le32(d), (uint32_t)(300 & 0xff) | ((301 & 0xff) << 8) | ((302 & 0xff) << 16) |
+					      ((uint32_t)(303 & 0xff) << 24));
+	/* Past the image (inside the BAR) reads 0xff; writes are ignored. */
+	assert_true(bus_access(&f->mmio, 0xc0000000 + 3000, d, 4, false));
+	assert_int_equal(get_le32(d), 0xffffffff);
+	put_le32(d, 0);
+	assert_true(bus_access(&f->mmio, 0xc0000000, d, 4, true));
+	assert_true(bus_access(&f->mmio, 0xc0000000, d, 2, false));
+	assert_int_equal(get_le16(d), 0xaa55);
+	/* Move, then memory decoding off unmaps it. */
+	cfg_wr(f, 5, 0x30, 0xc0010001);
+	assert_false(bus_access(&f->mmio, 0xc0000000, d, 2, false));
+	assert_true(bus_access(&f->mmio, 0xc0010000, d, 2, false));
+	cfg_wr(f, 5, 0x04, 0x0000);
+	assert_false(bus_access(&f->mmio, 0xc0010000, d, 2, false));
+	cfg_wr(f, 5, 0x04, 0x0002);
+	assert_true(bus_access(&f->mmio, 0xc0010000, d, 2, false));
+	cfg_wr(f, 5, 0x30, 0xc0010000);
+	assert_false(bus_access(&f->mmio, 0xc0010000, d, 2, false));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -549,6 +604,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bar_overlap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_capability_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_assign_bars_layout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expansion_rom, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("pci", tests, NULL, NULL);
 }
