@@ -17,10 +17,21 @@
 
 #define VM_MAX_DISKS 4
 
+/*
+ * How a virtio device reaches the guest. DEFAULT means "whatever
+ * --virtio-transport says", which itself defaults to PCI.
+ */
+enum virtio_transport {
+	VIRTIO_TRANSPORT_DEFAULT = 0,
+	VIRTIO_TRANSPORT_PCI,
+	VIRTIO_TRANSPORT_MMIO,
+};
+
 struct vm_disk_config {
 	char path[4096];
 	char serial[21]; /* virtio-blk GET_ID is 20 bytes */
 	bool readonly;
+	enum virtio_transport transport; /* ,transport=pci|mmio */
 };
 
 struct vm_config {
@@ -34,6 +45,7 @@ struct vm_config {
 	struct vm_disk_config disks[VM_MAX_DISKS];
 	unsigned int nr_disks;
 	bool rng; /* virtio-rng */
+	enum virtio_transport virtio_transport; /* --virtio-transport (DEFAULT = pci) */
 };
 
 /* Fill defaults. */
@@ -44,6 +56,22 @@ void vm_config_init(struct vm_config *c);
  * was asked for, or -EINVAL with one line in err (exit status 2).
  */
 int run_options_parse(int argc, char **argv, struct vm_config *c, char *err, size_t errlen);
+
+/* "pci" or "mmio" (len bytes of s) to a transport. 0 or -EINVAL. */
+int virtio_transport_parse(const char *s, size_t len, enum virtio_transport *out);
+
+/*
+ * Shared helper for per-device option lists (--disk PATH,transport=mmio,...):
+ * opt is one comma-separated item of len bytes. If it is "transport=pci" or
+ * "transport=mmio", stores the transport in *out and returns 1. Returns 0 if
+ * opt is some other option (the caller parses it), or -EINVAL with one line in
+ * err naming flag (e.g. "--disk") if the transport value is bad.
+ */
+int run_option_transport(const char *opt, size_t len, const char *flag, enum virtio_transport *out, char *err,
+			 size_t errlen);
+
+/* The transport a device with per-device choice t ends up on (resolves DEFAULT). */
+enum virtio_transport vm_config_transport(const struct vm_config *c, enum virtio_transport t);
 
 /* The text of `vmkit run --help`. */
 extern const char run_usage[];

@@ -26,12 +26,15 @@ const char run_usage[] =
 	"                        file:PATH (output only) or pty (prints the pty path);\n"
 	"                        virtio puts the terminal on a virtio-console (Linux\n"
 	"                        hvc0, console=hvc0) instead of COM1\n"
-	"      --disk PATH[,readonly][,serial=ID]\n"
-	"                        a raw disk image as a virtio-blk device on virtio-mmio\n"
-	"                        (repeatable, up to 4; Linux finds them through ACPI);\n"
-	"                        the image is locked against a second writer\n"
+	"      --disk PATH[,readonly][,serial=ID][,transport=pci|mmio]\n"
+	"                        a raw disk image as a virtio-blk device (repeatable,\n"
+	"                        up to 4); the image is locked against a second writer\n"
 	"      --rng             a virtio-rng entropy device fed from getrandom(2)\n"
-	"                        (virtio-mmio; at most 4 virtio devices in all)\n"
+	"      --virtio-transport pci|mmio\n"
+	"                        how virtio devices attach (default pci: virtio-pci\n"
+	"                        modern with MSI-X on PCI bus 0; mmio: virtio-mmio\n"
+	"                        windows found through ACPI, at most 4); a device's\n"
+	"                        own ,transport= overrides it\n"
 	"  -h, --help            show this help\n"
 	"\n"
 	"On a terminal, --console stdio switches it to raw mode (restored on exit);\n"
@@ -91,7 +94,38 @@ static int parse_memory(const char *s, uint64_t *out, char *err, size_t errlen)
 	return 0;
 }
 
-/* PATH[,readonly][,serial=ID] */
+int virtio_transport_parse(const char *s, size_t len, enum virtio_transport *out)
+{
+	if (len == 3 && !strncmp(s, "pci", 3))
+		*out = VIRTIO_TRANSPORT_PCI;
+	else if (len == 4 && !strncmp(s, "mmio", 4))
+		*out = VIRTIO_TRANSPORT_MMIO;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+int run_option_transport(const char *opt, size_t len, const char *flag, enum virtio_transport *out, char *err,
+			 size_t errlen)
+{
+	if (len < 10 || strncmp(opt, "transport=", 10))
+		return 0;
+	if (virtio_transport_parse(opt + 10, len - 10, out)) {
+		snprintf(err, errlen, "invalid %s transport '%.*s' (expected pci or mmio)", flag, (int)(len - 10),
+			 opt + 10);
+		return -EINVAL;
+	}
+	return 1;
+}
+
+enum virtio_transport vm_config_transport(const struct vm_config *c, enum virtio_transport t)
+{
+	if (t != VIRTIO_TRANSPORT_DEFAULT)
+		return t;
+	return c->virtio_transport != VIRTIO_TRANSPORT_DEFAULT ? c->virtio_transport : VIRTIO_TRANSPORT_PCI;
+}
+
+/* PATH[,readonly][,serial=ID][,transport=pci|mmio] */
 static int parse_disk(const char *arg, struct vm_config *c, char *err, size_t errlen)
 {
 	struct vm_disk_config *d;
@@ -112,12 +146,18 @@ static int parse_disk(const char *arg, struct vm_config *c, char *err, size_t er
 	for (opt = p; opt; opt = strchr(opt + 1, ',')) {
 		const char *o = opt + 1, *end = strchr(o, ',');
 		size_t len = end ? (size_t)(end - o) : strlen(o);
+		int t = run_option_transport(o, len, "--disk", &d->transport, err, errlen);
+
+		if (t < 0)
+			return -EINVAL;
+		if (t > 0)
+			continue;
 		if (len == 8 && !strncmp(o, "readonly", 8)) {
 			d->readonly = true;
 		} else if (len > 7 && !strncmp(o, "serial=", 7) && len - 7 < sizeof(d->serial)) {
 			memcpy(d->serial, o + 7, len - 7);
 		} else {
-			snprintf(err, errlen, "invalid --disk option '%.*s' (expected readonly or serial=ID, ID up to 20 bytes)",
+			snprintf(err, errlen, "invalid --disk option '%.*s' (expected readonly, serial=ID with ID up to 20 bytes, or transport=pci|mmio)",
 				 (int)len, o);
 			return -EINVAL;
 		}
@@ -128,13 +168,14 @@ static int parse_disk(const char *arg, struct vm_config *c, char *err, size_t er
 
 int run_options_parse(int argc, char **argv, struct vm_config *c, char *err, size_t errlen)
 {
-	enum { OPT_CONSOLE = 256, OPT_DISK, OPT_RNG };
+	enum { OPT_CONSOLE = 256, OPT_DISK, OPT_RNG, OPT_VIRTIO_TRANSPORT };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, 'k' }, { "initrd", required_argument, NULL, 'i' },
 		{ "cmdline", required_argument, NULL, 'a' }, { "memory", required_argument, NULL, 'm' },
 		{ "cpus", required_argument, NULL, 'c' },    { "console", required_argument, NULL, OPT_CONSOLE },
 		{ "disk", required_argument, NULL, OPT_DISK },
 		{ "rng", no_argument, NULL, OPT_RNG },
+		{ "virtio-transport", required_argument, NULL, OPT_VIRTIO_TRANSPORT },
 		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
@@ -181,6 +222,12 @@ int run_options_parse(int argc, char **argv, struct vm_config *c, char *err, siz
 			break;
 		case OPT_RNG:
 			c->rng = true;
+			break;
+		case OPT_VIRTIO_TRANSPORT:
+			if (virtio_transport_parse(optarg, strlen(optarg), &c->virtio_transport)) {
+				snprintf(err, errlen, "invalid --virtio-transport '%s' (expected pci or mmio)", optarg);
+				return -EINVAL;
+			}
 			break;
 		case 'h':
 			return 1;

@@ -190,7 +190,8 @@ static int attach_virtio_mmio(struct vm *vm, const struct virtio_device_ops *ops
 
 	if (slot >= X86_VIRTIO_MMIO_MAX) {
 		ops->destroy(impl);
-		snprintf(err, errlen, "too many virtio devices (at most %d)", X86_VIRTIO_MMIO_MAX);
+		snprintf(err, errlen, "too many virtio-mmio devices (at most %d; use transport=pci)",
+			 X86_VIRTIO_MMIO_MAX);
 		return -ENOSPC;
 	}
 	m = virtio_mmio_create(ops, impl, &vm->mem, &irq);
@@ -210,7 +211,18 @@ static int attach_virtio_mmio(struct vm *vm, const struct virtio_device_ops *ops
 	return 0;
 }
 
-/* Phase: virtio devices (disks, entropy) on virtio-mmio */
+int attach_virtio(struct vm *vm, const struct virtio_device_ops *ops, void *impl, const char *what,
+		  enum virtio_transport t, char *err, size_t errlen)
+{
+	switch (vm_config_transport(&vm->cfg, t)) {
+	case VIRTIO_TRANSPORT_MMIO:
+	default:
+		/* TODO(pci): virtio-pci lands next; until then everything is on virtio-mmio. */
+		return attach_virtio_mmio(vm, ops, impl, what, err, errlen);
+	}
+}
+
+/* Phase: virtio devices (disks, console, entropy) on their transports */
 static int build_virtio(struct vm *vm, char *err, size_t errlen)
 {
 	int r;
@@ -221,7 +233,7 @@ static int build_virtio(struct vm *vm, char *err, size_t errlen)
 
 		if (!blk)
 			return -EINVAL;
-		r = attach_virtio_mmio(vm, &virtio_blk_ops, blk, d->path, err, errlen);
+		r = attach_virtio(vm, &virtio_blk_ops, blk, d->path, d->transport, err, errlen);
 		if (r)
 			return r;
 	}
@@ -233,7 +245,7 @@ static int build_virtio(struct vm *vm, char *err, size_t errlen)
 			snprintf(err, errlen, "out of memory creating virtio-console");
 			return -ENOMEM;
 		}
-		r = attach_virtio_mmio(vm, &virtio_console_ops, con, "virtio-console", err, errlen);
+		r = attach_virtio(vm, &virtio_console_ops, con, "virtio-console", VIRTIO_TRANSPORT_DEFAULT, err, errlen);
 		if (r)
 			return r;
 		r = chardev_attach(vm->console, &vm->loop, &fe, console_quit, vm);
@@ -249,7 +261,7 @@ static int build_virtio(struct vm *vm, char *err, size_t errlen)
 			snprintf(err, errlen, "out of memory creating virtio-rng");
 			return -ENOMEM;
 		}
-		r = attach_virtio_mmio(vm, &virtio_rng_ops, rng, "virtio-rng", err, errlen);
+		r = attach_virtio(vm, &virtio_rng_ops, rng, "virtio-rng", VIRTIO_TRANSPORT_DEFAULT, err, errlen);
 		if (r)
 			return r;
 	}

@@ -14,6 +14,7 @@
 #include "vmkit/kvm.h"
 #include "vmkit/mem.h"
 #include "vmkit/pci.h"
+#include "vmkit/virtio.h"
 #include "vmkit/vm.h"
 
 struct vcpu {
@@ -54,6 +55,16 @@ struct vm {
 
 /* Request the VM to stop with this exit status (first request wins). Any thread. */
 void vm_stop(struct vm *vm, int status);
+
+/*
+ * Attach a virtio device (ops + impl, e.g. virtio_blk_ops + a struct
+ * virtio_blk) on transport t (VIRTIO_TRANSPORT_DEFAULT = --virtio-transport,
+ * itself pci by default). Takes ownership of impl (destroyed on failure too).
+ * what names the device in errors. Build phase only (vm.c build_virtio).
+ * 0, or -errno with one line in err.
+ */
+int attach_virtio(struct vm *vm, const struct virtio_device_ops *ops, void *impl, const char *what,
+		  enum virtio_transport t, char *err, size_t errlen);
 
 /* Start/join the vCPU threads (vcpu.c). */
 int vcpus_start(struct vm *vm);

@@ -116,6 +116,46 @@ static void test_disks(void **state)
 	assert_non_null(strstr(err, "too many --disk"));
 }
 
+static void test_virtio_transport(void **state)
+{
+	struct vm_config c;
+	char err[256];
+	enum virtio_transport t = VIRTIO_TRANSPORT_DEFAULT;
+
+	/* Default: pci for every device. */
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--disk", "a"), 0);
+	assert_int_equal(c.virtio_transport, VIRTIO_TRANSPORT_DEFAULT);
+	assert_int_equal(vm_config_transport(&c, c.disks[0].transport), VIRTIO_TRANSPORT_PCI);
+	/* Global switch, and a per-device override in either direction. */
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--virtio-transport", "mmio", "--disk", "a", "--disk",
+			       "b,transport=pci,readonly"),
+			 0);
+	assert_int_equal(vm_config_transport(&c, c.disks[0].transport), VIRTIO_TRANSPORT_MMIO);
+	assert_int_equal(vm_config_transport(&c, c.disks[1].transport), VIRTIO_TRANSPORT_PCI);
+	assert_true(c.disks[1].readonly);
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--virtio-transport=pci", "--disk", "a,transport=mmio"), 0);
+	assert_int_equal(vm_config_transport(&c, c.disks[0].transport), VIRTIO_TRANSPORT_MMIO);
+	assert_int_equal(vm_config_transport(&c, VIRTIO_TRANSPORT_DEFAULT), VIRTIO_TRANSPORT_PCI);
+	/* Bad values. */
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--virtio-transport", "isa"), -EINVAL);
+	assert_non_null(strstr(err, "invalid --virtio-transport 'isa'"));
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--virtio-transport", ""), -EINVAL);
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--disk", "a,transport=pcie"), -EINVAL);
+	assert_non_null(strstr(err, "invalid --disk transport 'pcie'"));
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--disk", "a,transport="), -EINVAL);
+	/* The shared helper other device flags use. */
+	assert_int_equal(run_option_transport("transport=mmio", 14, "--net", &t, err, sizeof(err)), 1);
+	assert_int_equal(t, VIRTIO_TRANSPORT_MMIO);
+	assert_int_equal(run_option_transport("transport=pci,x", 13, "--net", &t, err, sizeof(err)), 1);
+	assert_int_equal(t, VIRTIO_TRANSPORT_PCI);
+	assert_int_equal(run_option_transport("mac=1", 5, "--net", &t, err, sizeof(err)), 0);
+	assert_int_equal(run_option_transport("transport", 9, "--net", &t, err, sizeof(err)), 0);
+	assert_int_equal(run_option_transport("transport=usb", 13, "--net", &t, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "invalid --net transport 'usb'"));
+	assert_non_null(strstr(run_usage, "--virtio-transport"));
+	assert_non_null(strstr(run_usage, "transport=pci|mmio"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -124,6 +164,7 @@ int main(void)
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_disks),
+		cmocka_unit_test(test_virtio_transport),
 	};
 	return cmocka_run_group_tests_name("options", tests, NULL, NULL);
 }
