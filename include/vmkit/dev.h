@@ -119,6 +119,17 @@ void debug_exit_io(void *opaque, uint64_t off, uint8_t *data, uint32_t size, boo
 extern const struct device_ops debug_exit_ops;
 
 /*
+ * Firmware debug console at 0x402 (len 1): bytes written go to fd (line
+ * buffered; -1 discards), reads return 0xe9. own_fd: closed on destroy.
+ * debugcon.c
+ */
+#define X86_DEBUGCON_PORT 0x402
+struct debugcon;
+struct debugcon *debugcon_create(int fd, bool own_fd);
+void debugcon_io(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bool is_write);
+extern const struct device_ops debugcon_ops;
+
+/*
  * ACPI fixed-hardware PM block at X86_ACPI_PM_BASE (len X86_ACPI_PM_LEN) and the
  * reset control register at 0xcf9 (len 1). acpi_pm.c
  */

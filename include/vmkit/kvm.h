@@ -7,6 +7,7 @@
 #define VMKIT_KVM_H
 
 #include <linux/kvm.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,12 @@ int kvm_check_extension(struct kvm *k, long cap);
 
 /* Add a user memory slot (slots are numbered in order of calls). */
 int kvm_add_memory(struct kvm *k, uint64_t gpa, uint64_t size, void *hva);
+
+/*
+ * Add a ROM slot: read-only to the guest (KVM_MEM_READONLY; guest writes exit
+ * as MMIO) when KVM supports it, else writable memory. *readonly says which.
+ */
+int kvm_add_rom(struct kvm *k, uint64_t gpa, uint64_t size, void *hva, bool *readonly);
 
 /* x86 platform: TSS/identity-map addresses, in-kernel PIC+IOAPIC+LAPIC, PIT. */
 int kvm_create_irqchip_and_pit(struct kvm *k, uint64_t tss_addr, uint64_t identity_map_addr);

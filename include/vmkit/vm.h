@@ -35,7 +35,7 @@ struct vm_disk_config {
 };
 
 struct vm_config {
-	const char *kernel;  /* required */
+	const char *kernel;  /* direct boot; NULL: firmware boot from the disks */
 	const char *initrd;  /* optional */
 	const char *cmdline; /* optional */
 	uint64_t mem_size;
@@ -46,7 +46,12 @@ struct vm_config {
 	unsigned int nr_disks;
 	bool rng; /* virtio-rng */
 	enum virtio_transport virtio_transport; /* --virtio-transport (DEFAULT = pci) */
+	const char *firmware;     /* firmware boot: BIOS image (VM_DEFAULT_FIRMWARE) */
+	const char *firmware_log; /* port 0x402 output: a file, "-" for stderr, NULL: dropped */
 };
+
+#define VM_DEFAULT_FIRMWARE "/usr/share/seabios/bios-256k.bin"
+
 
 /* Fill defaults. */
 void vm_config_init(struct vm_config *c);

@@ -149,6 +149,15 @@ struct acpi_config {
 int acpi_build(struct guest_mem *m, uint64_t base, uint64_t size, const struct acpi_config *cfg,
 	       uint64_t *rsdp_gpa);
 
+struct fw_cfg;
+/*
+ * Firmware boot: build the same tables as acpi_build() and add them to fw_cfg
+ * as etc/acpi/rsdp, etc/acpi/tables and the etc/table-loader commands that
+ * let the firmware (SeaBIOS) place them and patch their pointers and
+ * checksums. 0 or -errno.
+ */
+int acpi_build_fw_cfg(struct fw_cfg *fc, const struct acpi_config *cfg);
+
 /*
  * Write an MP table (MP spec 1.4: floating pointer + configuration table with
  * processors, bus ISA, IOAPIC, ISA interrupt assignments) at [base, base+size).

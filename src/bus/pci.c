@@ -14,6 +14,8 @@
 #include "vmkit/util.h"
 
 #define CF8_ENABLE 0x80000000U
+#define MCH_PCIEXBAR 0x60
+#define MCH_PAM0 0x90
 #define PCI_STATUS_W1C 0xf900 /* parity, SERR, master/target aborts (PCI 3.0 s6.2.3) */
 
 static void set_wmask16(struct pci_device *d, unsigned int off, uint16_t mask)
@@ -387,6 +389,26 @@ int pci_host_bridge_create(struct pci_bus *pb)
 		return -ENOMEM;
 	/* Intel Q35 MCH identity: what firmware (SeaBIOS) expects of a PCIe host bridge. */
 	pci_device_init(d, "host-bridge", 0x8086, 0x29c0, 0x060000, 0, 0x1af4, 0x1100);
+	/*
+	 * PCIEXBAR (Intel 3 Series MCH datasheet s5.1.13): ECAM stays where vmkit
+	 * put it. The register reads back that base, enabled, with the length
+	 * field for the bus count, and ignores writes. SeaBIOS's q35 code writes
+	 * this same address (0xb0000000, 256 buses) and reserves it in e820.
+	 */
+	if (pb->ecam_size) {
+		uint32_t len_bits = pb->ecam_size >= (256u << 20) ? 0 : pb->ecam_size >= (128u << 20) ? 1 : 2;
+		put_le32(d->cfg + MCH_PCIEXBAR, (uint32_t)pb->ecam_base | (len_bits << 1) | 1);
+		put_le32(d->cfg + MCH_PCIEXBAR + 4, (uint32_t)(pb->ecam_base >> 32));
+	}
+	/*
+	 * PAM0-6 (s5.1.18-24): RAM shadowing attributes of 0xc0000-0xfffff.
+	 * Firmware mode keeps that range as RAM preloaded with the BIOS, so the
+	 * registers only hold what the firmware writes: SeaBIOS sets "RAM,
+	 * read/write", then copies the BIOS over itself (the same bytes).
+	 */
+	d->wmask[MCH_PAM0] = 0x30;
+	for (unsigned int i = 1; i < 7; i++)
+		d->wmask[MCH_PAM0 + i] = 0x33;
 	r = pci_bus_plug(pb, d, 0);
 	if (r) {
 		free(d);

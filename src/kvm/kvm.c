@@ -88,6 +88,24 @@ int kvm_add_memory(struct kvm *k, uint64_t gpa, uint64_t size, void *hva)
 	return 0;
 }
 
+int kvm_add_rom(struct kvm *k, uint64_t gpa, uint64_t size, void *hva, bool *readonly)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = k->nr_slots,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uint64_t)(uintptr_t)hva,
+	};
+
+	*readonly = kvm_check_extension(k, KVM_CAP_READONLY_MEM) > 0;
+	if (*readonly)
+		r.flags = KVM_MEM_READONLY;
+	if (ioctl(k->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+		return -errno;
+	k->nr_slots++;
+	return 0;
+}
+
 int kvm_create_irqchip_and_pit(struct kvm *k, uint64_t tss_addr, uint64_t identity_map_addr)
 {
 	struct kvm_pit_config pit = { .flags = 0 };

@@ -12,8 +12,10 @@
 
 const char run_usage[] =
 	"Usage: vmkit run --kernel PATH [options]\n"
+	"       vmkit run --disk IMG [--firmware PATH] [options]\n"
 	"\n"
-	"Boot a virtual machine on /dev/kvm from a kernel image.\n"
+	"Boot a virtual machine on /dev/kvm from a kernel image, or (no --kernel)\n"
+	"through PC firmware (SeaBIOS) from its first disk, as a PC boots.\n"
 	"\n"
 	"  -k, --kernel PATH     kernel image: Linux bzImage, ELF vmlinux (PVH entry if\n"
 	"                        present) or multiboot v1 kernel, detected by content\n"
@@ -35,6 +37,12 @@ const char run_usage[] =
 	"                        modern with MSI-X on PCI bus 0; mmio: virtio-mmio\n"
 	"                        windows found through ACPI, at most 4); a device's\n"
 	"                        own ,transport= overrides it\n"
+	"      --firmware PATH   BIOS image for firmware boot (default\n"
+	"                        /usr/share/seabios/bios-256k.bin; a multiple of\n"
+	"                        64K, at most 16M); not with --kernel\n"
+	"      --firmware-log PATH\n"
+	"                        write the firmware's debug log (port 0x402) to PATH\n"
+	"                        (- for stderr)\n"
 	"  -h, --help            show this help\n"
 	"\n"
 	"On a terminal, --console stdio switches it to raw mode (restored on exit);\n"
@@ -168,7 +176,7 @@ static int parse_disk(const char *arg, struct vm_config *c, char *err, size_t er
 
 int run_options_parse(int argc, char **argv, struct vm_config *c, char *err, size_t errlen)
 {
-	enum { OPT_CONSOLE = 256, OPT_DISK, OPT_RNG, OPT_VIRTIO_TRANSPORT };
+	enum { OPT_CONSOLE = 256, OPT_DISK, OPT_RNG, OPT_VIRTIO_TRANSPORT, OPT_FIRMWARE, OPT_FIRMWARE_LOG };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, 'k' }, { "initrd", required_argument, NULL, 'i' },
 		{ "cmdline", required_argument, NULL, 'a' }, { "memory", required_argument, NULL, 'm' },
@@ -176,6 +184,8 @@ int run_options_parse(int argc, char **argv, struct vm_config *c, char *err, siz
 		{ "disk", required_argument, NULL, OPT_DISK },
 		{ "rng", no_argument, NULL, OPT_RNG },
 		{ "virtio-transport", required_argument, NULL, OPT_VIRTIO_TRANSPORT },
+		{ "firmware", required_argument, NULL, OPT_FIRMWARE },
+		{ "firmware-log", required_argument, NULL, OPT_FIRMWARE_LOG },
 		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
@@ -220,6 +230,20 @@ int run_options_parse(int argc, char **argv, struct vm_config *c, char *err, siz
 			if (parse_disk(optarg, c, err, errlen))
 				return -EINVAL;
 			break;
+		case OPT_FIRMWARE:
+			if (!*optarg) {
+				snprintf(err, errlen, "invalid --firmware '' (expected the path of a BIOS image)");
+				return -EINVAL;
+			}
+			c->firmware = optarg;
+			break;
+		case OPT_FIRMWARE_LOG:
+			if (!*optarg) {
+				snprintf(err, errlen, "invalid --firmware-log '' (expected a file path or -)");
+				return -EINVAL;
+			}
+			c->firmware_log = optarg;
+			break;
 		case OPT_RNG:
 			c->rng = true;
 			break;
@@ -243,9 +267,22 @@ int run_options_parse(int argc, char **argv, struct vm_config *c, char *err, siz
 		snprintf(err, errlen, "unexpected argument '%s' (see vmkit run --help)", argv[optind]);
 		return -EINVAL;
 	}
-	if (!c->kernel) {
-		snprintf(err, errlen, "--kernel is required (see vmkit run --help)");
+	if (c->kernel && (c->firmware || c->firmware_log)) {
+		snprintf(err, errlen, "--%s conflicts with --kernel (firmware boot loads the kernel from a disk)",
+			 c->firmware ? "firmware" : "firmware-log");
 		return -EINVAL;
 	}
+	if (!c->kernel && (c->initrd || c->cmdline)) {
+		snprintf(err, errlen, "--%s needs --kernel (with firmware boot the disk's bootloader loads them)",
+			 c->initrd ? "initrd" : "cmdline");
+		return -EINVAL;
+	}
+	if (!c->kernel && !c->nr_disks) {
+		snprintf(err, errlen,
+			 "--kernel is required, or --disk IMG to boot through firmware (see vmkit run --help)");
+		return -EINVAL;
+	}
+	if (!c->kernel && !c->firmware)
+		c->firmware = VM_DEFAULT_FIRMWARE;
 	return 0;
 }

@@ -76,7 +76,7 @@ static struct irq_line vm_irq(struct vm *vm, uint32_t gsi)
 	return (struct irq_line){ .set = irq_set_cb, .ctx = vm, .gsi = gsi };
 }
 
-static int add_device(struct vm *vm, const struct device_ops *ops, void *impl)
+int vm_add_device(struct vm *vm, const struct device_ops *ops, void *impl)
 {
 	struct device *d = calloc(1, sizeof(*d)), **pp;
 
@@ -131,9 +131,9 @@ static int build_devices(struct vm *vm, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot create the legacy devices: out of memory");
 		return -ENOMEM;
 	}
-	if ((r = add_device(vm, &serial_ops, com1)) || (r = add_device(vm, &rtc_ops, vm->rtc)) ||
-	    (r = add_device(vm, &i8042_ops, kbc)) || (r = add_device(vm, &debug_exit_ops, dbg)) ||
-	    (r = add_device(vm, &acpi_pm_ops, pm)))
+	if ((r = vm_add_device(vm, &serial_ops, com1)) || (r = vm_add_device(vm, &rtc_ops, vm->rtc)) ||
+	    (r = vm_add_device(vm, &i8042_ops, kbc)) || (r = vm_add_device(vm, &debug_exit_ops, dbg)) ||
+	    (r = vm_add_device(vm, &acpi_pm_ops, pm)))
 		goto fail;
 
 	if ((r = bus_register(&vm->pio, X86_COM1_PORT, 8, serial_io, com1, "com1")) ||
@@ -200,7 +200,7 @@ static int attach_virtio_mmio(struct vm *vm, const struct virtio_device_ops *ops
 		snprintf(err, errlen, "out of memory creating %s", what);
 		return -ENOMEM;
 	}
-	r = add_device(vm, &virtio_mmio_device_ops, m);
+	r = vm_add_device(vm, &virtio_mmio_device_ops, m);
 	if (!r)
 		r = bus_register(&vm->mmio, virtio_mmio_base(slot), VIRTIO_MMIO_SIZE, virtio_mmio_io, m, ops->name);
 	if (r) {
@@ -231,11 +231,15 @@ static int build_virtio(struct vm *vm, char *err, size_t errlen)
 		const struct vm_disk_config *d = &vm->cfg.disks[i];
 		struct virtio_blk *blk = virtio_blk_open(d->path, d->readonly, d->serial, err, errlen);
 
+		struct vm_dev_snapshot before;
+
 		if (!blk)
 			return -EINVAL;
+		vm_dev_snapshot(vm, &before);
 		r = attach_virtio(vm, &virtio_blk_ops, blk, d->path, d->transport, err, errlen);
 		if (r)
 			return r;
+		vm_firmware_note_disk(vm, &before);
 	}
 	if (vm->virtio_console) {
 		struct virtio_console *con = virtio_console_create(vm->console);
@@ -336,6 +340,11 @@ static int build_tables_and_load(struct vm *vm, struct boot_result *br, char *er
 		acfg.virtio_mmio[acfg.nr_virtio_mmio++] = (struct acpi_virtio_mmio){
 			.base = virtio_mmio_base(i), .size = VIRTIO_MMIO_SIZE, .gsi = virtio_mmio_gsi(i)
 		};
+	if (vm->firmware) {
+		/* The firmware builds e820, the MP table and the BDA; ACPI goes through fw_cfg. */
+		fill_cmos(vm);
+		return vm_firmware_tables(vm, &acfg, err, errlen);
+	}
 
 	n = x86_e820_build(vm->cfg.mem_size, e820, E820_MAX_ENTRIES);
 	if (n < 0) {
@@ -378,8 +387,11 @@ static int build_tables_and_load(struct vm *vm, struct boot_result *br, char *er
 /* Phase 0: read the boot images, so bad input is reported before any work. */
 static int read_images(struct vm *vm, char *err, size_t errlen)
 {
-	int r = read_file_all(vm->cfg.kernel, MAX_KERNEL_SIZE, &vm->kernel, &vm->kernel_len);
+	int r;
 
+	if (vm->firmware)
+		return vm_firmware_read(vm, err, errlen);
+	r = read_file_all(vm->cfg.kernel, MAX_KERNEL_SIZE, &vm->kernel, &vm->kernel_len);
 	if (r) {
 		snprintf(err, errlen, "cannot read kernel %s: %s", vm->cfg.kernel,
 			 r == -EFBIG ? "larger than 512 MiB" : strerror(-r));
@@ -450,8 +462,13 @@ static int build_vcpus(struct vm *vm, const struct boot_result *br, char *err, s
 			goto out;
 		}
 	}
-	/* APs stay in wait-for-SIPI (KVM's default for non-boot vCPUs with an in-kernel LAPIC). */
-	r = x86_boot_cpu_setup(&vm->mem, &vm->vcpus[0].kv, br);
+	/*
+	 * APs stay in wait-for-SIPI (KVM's default for non-boot vCPUs with an
+	 * in-kernel LAPIC). Firmware boot: the BSP stays in the reset state KVM
+	 * gives it, fetching its first instruction at 0xfffffff0.
+	 */
+	if (!vm->firmware)
+		r = x86_boot_cpu_setup(&vm->mem, &vm->vcpus[0].kv, br);
 	if (r)
 		snprintf(err, errlen, "cannot set the boot CPU state: %s", strerror(-r));
 out:
@@ -472,6 +489,7 @@ int vm_create(struct vm **out, const struct vm_config *cfg, char *err, size_t er
 		return -ENOMEM;
 	}
 	vm->cfg = *cfg;
+	vm->firmware = !cfg->kernel;
 	vm->nr_vcpus = cfg->nr_cpus;
 	vm->signal_fd = -1;
 	vm->kvm.dev_fd = vm->kvm.vm_fd = -1;
@@ -501,6 +519,11 @@ int vm_create(struct vm **out, const struct vm_config *cfg, char *err, size_t er
 			goto fail;
 		}
 	}
+	if (vm->firmware) {
+		r = vm_firmware_map(vm, err, errlen);
+		if (r)
+			goto fail;
+	}
 	/* Phase 3: interrupt controllers and PIT */
 	r = kvm_create_irqchip_and_pit(&vm->kvm, KVM_TSS_ADDR, KVM_IDENTITY_MAP_ADDR);
 	if (r) {
@@ -529,11 +552,19 @@ int vm_create(struct vm **out, const struct vm_config *cfg, char *err, size_t er
 	r = build_virtio(vm, err, errlen);
 	if (r)
 		goto fail;
+	if (vm->firmware) {
+		r = vm_firmware_devices(vm, err, errlen);
+		if (r)
+			goto fail;
+	}
 	/* Phase 6: firmware tables and the kernel */
 	r = build_tables_and_load(vm, &br, err, errlen);
 	if (r)
 		goto fail;
-	log_info("loaded %s kernel, entry 0x%llx", br.format, (unsigned long long)br.entry);
+	if (vm->firmware)
+		log_info("firmware boot: %s (%zu KiB)", vm->cfg.firmware, vm->fw_len >> 10);
+	else
+		log_info("loaded %s kernel, entry 0x%llx", br.format, (unsigned long long)br.entry);
 	/* Phase 7: vCPUs */
 	r = build_vcpus(vm, &br, err, errlen);
 	if (r)
@@ -622,6 +653,7 @@ void vm_destroy(struct vm *vm)
 	guest_mem_free(&vm->mem);
 	free(vm->kernel);
 	free(vm->initrd);
+	vm_firmware_free(vm);
 	pthread_mutex_destroy(&vm->stop_lock);
 	free(vm);
 }

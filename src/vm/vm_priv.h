@@ -46,6 +46,15 @@ struct vm {
 	/* Boot images, read before anything else is built; freed once loaded. */
 	uint8_t *kernel, *initrd;
 	size_t kernel_len, initrd_len;
+	/* Firmware boot (cfg.kernel == NULL): the BIOS image and its ROM mapping (firmware.c). */
+	bool firmware;
+	uint8_t *fw_image;
+	void *fw_rom;
+	size_t fw_len;
+	struct fw_cfg *fw_cfg; /* owned by the device list */
+	/* Firmware device paths of the disks, in --disk order (fw_cfg bootorder). */
+	char boot_paths[VM_MAX_DISKS][64];
+	unsigned int nr_boot_paths;
 
 	pthread_mutex_t stop_lock;
 	atomic_bool stopping;
@@ -65,6 +74,26 @@ void vm_stop(struct vm *vm, int status);
  */
 int attach_virtio(struct vm *vm, const struct virtio_device_ops *ops, void *impl, const char *what,
 		  enum virtio_transport t, char *err, size_t errlen);
+
+/* Append a device to the VM's list (owns impl; destroys it on failure). vm.c */
+int vm_add_device(struct vm *vm, const struct device_ops *ops, void *impl);
+
+struct acpi_config;
+/* Firmware boot phases (firmware.c): read the image; map it; fw_cfg + debugcon; fw_cfg items. */
+int vm_firmware_read(struct vm *vm, char *err, size_t errlen);
+int vm_firmware_map(struct vm *vm, char *err, size_t errlen);
+int vm_firmware_devices(struct vm *vm, char *err, size_t errlen);
+int vm_firmware_tables(struct vm *vm, const struct acpi_config *acfg, char *err, size_t errlen);
+void vm_firmware_free(struct vm *vm);
+
+/* Which transport slots are taken: taken before attaching a disk, compared after. */
+struct vm_dev_snapshot {
+	unsigned int nr_mmio_slots;
+	bool pci[PCI_MAX_DEVFN];
+};
+void vm_dev_snapshot(const struct vm *vm, struct vm_dev_snapshot *s);
+/* Record the firmware path of the disk attached since snapshot s (for bootorder). */
+void vm_firmware_note_disk(struct vm *vm, const struct vm_dev_snapshot *s);
 
 /* Start/join the vCPU threads (vcpu.c). */
 int vcpus_start(struct vm *vm);

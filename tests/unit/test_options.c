@@ -156,6 +156,43 @@ static void test_virtio_transport(void **state)
 	assert_non_null(strstr(run_usage, "transport=pci|mmio"));
 }
 
+static void test_firmware(void **state)
+{
+	struct vm_config c;
+	char err[256];
+
+	/* No --kernel, a disk: firmware boot with the default BIOS. */
+	assert_int_equal(PARSE(&c, err, "--disk", "a.img"), 0);
+	assert_null(c.kernel);
+	assert_string_equal(c.firmware, VM_DEFAULT_FIRMWARE);
+	assert_null(c.firmware_log);
+	assert_int_equal(PARSE(&c, err, "--disk", "a.img", "--firmware", "my.bin", "--firmware-log", "-"), 0);
+	assert_string_equal(c.firmware, "my.bin");
+	assert_string_equal(c.firmware_log, "-");
+	/* Direct boot has no firmware. */
+	assert_int_equal(PARSE(&c, err, "-k", "x"), 0);
+	assert_null(c.firmware);
+	/* Conflicts and bad values. */
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--firmware", "my.bin"), -EINVAL);
+	assert_non_null(strstr(err, "--firmware conflicts with --kernel"));
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--firmware-log", "f"), -EINVAL);
+	assert_non_null(strstr(err, "--firmware-log conflicts with --kernel"));
+	assert_int_equal(PARSE(&c, err, "--disk", "a.img", "--initrd", "i"), -EINVAL);
+	assert_non_null(strstr(err, "--initrd needs --kernel"));
+	assert_int_equal(PARSE(&c, err, "--disk", "a.img", "--cmdline", "quiet"), -EINVAL);
+	assert_non_null(strstr(err, "--cmdline needs --kernel"));
+	assert_int_equal(PARSE(&c, err, "--firmware", "my.bin"), -EINVAL);
+	assert_non_null(strstr(err, "--disk IMG"));
+	assert_int_equal(PARSE(&c, err, "--disk", "a.img", "--firmware", ""), -EINVAL);
+	assert_non_null(strstr(err, "invalid --firmware"));
+	assert_int_equal(PARSE(&c, err, "--disk", "a.img", "--firmware-log", ""), -EINVAL);
+	assert_non_null(strstr(err, "invalid --firmware-log"));
+	assert_int_equal(PARSE(&c, err, "--disk", "a.img", "--firmware"), -EINVAL);
+	assert_non_null(strstr(err, "needs an argument"));
+	assert_non_null(strstr(run_usage, "--firmware PATH"));
+	assert_non_null(strstr(run_usage, "--firmware-log PATH"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -163,6 +200,7 @@ int main(void)
 		cmocka_unit_test(test_all_options),
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_firmware),
 		cmocka_unit_test(test_disks),
 		cmocka_unit_test(test_virtio_transport),
 	};
