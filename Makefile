@@ -12,7 +12,8 @@ CFLAGS_BASE := -std=gnu11 -D_GNU_SOURCE -Iinclude -Wall -Wextra -Werror -Wno-unu
 OPT ?= -O2 -g
 CFLAGS += $(CFLAGS_BASE) $(OPT) $(EXTRA_CFLAGS)
 LDFLAGS += -pthread $(EXTRA_LDFLAGS)
-LDLIBS +=
+LDLIBS += $(shell pkg-config --libs slirp)
+CFLAGS_BASE += $(shell pkg-config --cflags slirp)
 
 LIB_SRCS := $(shell find src -name '*.c' ! -path 'src/cmd/*' | sort)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)

@@ -81,6 +81,13 @@ int virtq_pop(struct virtq *q, struct virtq_elem *e);
 void virtq_push(struct virtq *q, const struct virtq_elem *e, uint32_t written);
 
 /*
+ * Return n buffers at once: the driver sees all of them or none (virtio-net
+ * mergeable receive buffers, s5.1.6.4: one packet spans several buffers and
+ * the driver reads them as a group). written[i] bytes went into e[i].
+ */
+void virtq_push_many(struct virtq *q, struct virtq_elem *const *e, const uint32_t *written, unsigned int n);
+
+/*
  * After one or more pushes: should the driver be interrupted (flags /
  * used_event, s2.7.7 and s2.8.10)?
  */

@@ -11,11 +11,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vmkit/net.h"
+
 #define VM_DEFAULT_MEMORY (256ULL << 20)
 #define VM_MIN_MEMORY (16ULL << 20)
 #define VM_MAX_CPUS 255 /* xAPIC IDs in MADT/MP table */
 
 #define VM_MAX_DISKS 4
+#define VM_MAX_NICS 4
 
 /*
  * How a virtio device reaches the guest. DEFAULT means "whatever
@@ -34,6 +37,16 @@ struct vm_disk_config {
 	enum virtio_transport transport; /* ,transport=pci|mmio */
 };
 
+/* --net user[,hostfwd=...][,mac=MAC] | tap=IFNAME[,mac=MAC][,queues=N] */
+struct vm_net_config {
+	bool tap;
+	char ifname[16];      /* IFNAMSIZ */
+	unsigned int queues;  /* tap queue pairs, 1..NET_MAX_QUEUES */
+	uint8_t mac[6];
+	struct net_user_config user;
+	enum virtio_transport transport; /* ,transport=pci|mmio */
+};
+
 struct vm_config {
 	const char *kernel;  /* direct boot; NULL: firmware boot from the disks */
 	const char *initrd;  /* optional */
@@ -48,6 +61,8 @@ struct vm_config {
 	enum virtio_transport virtio_transport; /* --virtio-transport (DEFAULT = pci) */
 	const char *firmware;     /* firmware boot: BIOS image (VM_DEFAULT_FIRMWARE) */
 	const char *firmware_log; /* port 0x402 output: a file, "-" for stderr, NULL: dropped */
+	struct vm_net_config nics[VM_MAX_NICS];
+	unsigned int nr_nics;
 };
 
 #define VM_DEFAULT_FIRMWARE "/usr/share/seabios/bios-256k.bin"

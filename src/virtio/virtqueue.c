@@ -388,3 +388,55 @@ size_t virtq_elem_write(const struct virtq_elem *e, size_t off, const void *buf,
 {
 	return elem_copy(e, e->out_num, e->in_num, off, (void *)buf, len, true);
 }
+
+void virtq_push_many(struct virtq *q, struct virtq_elem *const *e, const uint32_t *written, unsigned int n)
+{
+	if (!q->ready || n == 0)
+		return;
+	if (q->packed) {
+		uint16_t pos = q->next_used, first_flags = 0;
+		bool wrap = q->used_wrap;
+		uint8_t *first = NULL;
+
+		/* s2.8.21: the first descriptor's flags are written last and publish the whole group. */
+		for (unsigned int i = 0; i < n; i++) {
+			uint8_t *d = guest_mem_ptr(q->mem, q->desc_gpa + 16ULL * pos, 16);
+			uint32_t w = MIN(written[i], (uint32_t)e[i]->in_len);
+			uint16_t flags = wrap ? VIRTQ_PACKED_DESC_F_AVAIL | VIRTQ_PACKED_DESC_F_USED : 0;
+
+			if (!d)
+				return;
+			if (w)
+				flags |= VIRTQ_DESC_F_WRITE;
+			put_le32(d + 8, w);
+			put_le16(d + 12, e[i]->id);
+			if (i == 0) {
+				first = d;
+				first_flags = flags;
+			} else {
+				store16(d + 14, flags);
+			}
+			pos += e[i]->ndescs;
+			if (pos >= q->size) {
+				pos -= q->size;
+				wrap = !wrap;
+			}
+		}
+		store16(first + 14, first_flags);
+		q->next_used = pos;
+		q->used_wrap = wrap;
+	} else {
+		uint8_t *used = guest_mem_ptr(q->mem, q->device_gpa, split_used_bytes(q->size));
+
+		if (!used)
+			return;
+		for (unsigned int i = 0; i < n; i++) {
+			uint8_t *slot = used + 4 + 8 * ((uint16_t)(q->used_idx + i) % q->size);
+
+			put_le32(slot, e[i]->id);
+			put_le32(slot + 4, MIN(written[i], (uint32_t)e[i]->in_len));
+		}
+		q->used_idx += (uint16_t)n;
+		store16(used + 2, q->used_idx); /* one release store publishes them all */
+	}
+}

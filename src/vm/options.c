@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* `vmkit run` option parsing. Kept out of main() so unit tests can drive it. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -32,6 +33,18 @@ const char run_usage[] =
 	"                        a raw disk image as a virtio-blk device (repeatable,\n"
 	"                        up to 4); the image is locked against a second writer\n"
 	"      --rng             a virtio-rng entropy device fed from getrandom(2)\n"
+	"      --net user[,hostfwd=tcp:[HOSTADDR]:HOSTPORT-:GUESTPORT][,mac=MAC]\n"
+	"            [,transport=pci|mmio]\n"
+	"                        a virtio-net NIC on libslirp user networking (no root\n"
+	"                        needed): guest 10.0.2.15 by DHCP, gateway 10.0.2.2,\n"
+	"                        DNS 10.0.2.3; hostfwd (repeatable) forwards a host TCP\n"
+	"                        port (on 127.0.0.1 unless HOSTADDR) to the guest\n"
+	"      --net tap=IFNAME[,mac=MAC][,queues=N][,transport=pci|mmio]\n"
+	"                        a virtio-net NIC on tap interface IFNAME (created if\n"
+	"                        missing; needs CAP_NET_ADMIN) with checksum/TSO\n"
+	"                        offloads and N queue pairs (1-7, default 1);\n"
+	"                        --net is repeatable; MACs default to 52:54:00:12:34:56,\n"
+	"                        :57, ...\n"
 	"      --virtio-transport pci|mmio\n"
 	"                        how virtio devices attach (default pci: virtio-pci\n"
 	"                        modern with MSI-X on PCI bus 0; mmio: virtio-mmio\n"
@@ -174,9 +187,172 @@ static int parse_disk(const char *arg, struct vm_config *c, char *err, size_t er
 	return 0;
 }
 
+static int parse_port(const char *s, size_t len, uint16_t *out)
+{
+	char buf[8];
+	uint64_t v;
+
+	if (len == 0 || len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (parse_uint(buf, 1, 65535, &v))
+		return -EINVAL;
+	*out = (uint16_t)v;
+	return 0;
+}
+
+/* [ADDR]:PORT with an optional IPv4 address; addr left untouched when empty. */
+static int parse_addr_port(const char *s, size_t len, uint32_t *addr, uint16_t *port)
+{
+	const char *colon = memrchr(s, ':', len);
+	char buf[INET_ADDRSTRLEN];
+	size_t alen;
+
+	if (!colon)
+		return -EINVAL;
+	alen = (size_t)(colon - s);
+	if (alen) {
+		struct in_addr a;
+		if (alen >= sizeof(buf))
+			return -EINVAL;
+		memcpy(buf, s, alen);
+		buf[alen] = '\0';
+		if (inet_pton(AF_INET, buf, &a) != 1)
+			return -EINVAL;
+		*addr = a.s_addr;
+	}
+	return parse_port(colon + 1, len - alen - 1, port);
+}
+
+/* tcp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT */
+static int parse_hostfwd(const char *s, size_t len, struct net_hostfwd *f)
+{
+	const char *dash;
+
+	if (len < 4 || strncmp(s, "tcp:", 4))
+		return -EINVAL;
+	s += 4;
+	len -= 4;
+	dash = memchr(s, '-', len);
+	if (!dash)
+		return -EINVAL;
+	f->host_addr = htonl(INADDR_LOOPBACK);
+	f->guest_addr = 0;
+	if (parse_addr_port(s, (size_t)(dash - s), &f->host_addr, &f->host_port) ||
+	    parse_addr_port(dash + 1, len - (size_t)(dash - s) - 1, &f->guest_addr, &f->guest_port))
+		return -EINVAL;
+	return 0;
+}
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* xx:xx:xx:xx:xx:xx, unicast */
+static int parse_mac(const char *s, size_t len, uint8_t mac[6])
+{
+	if (len != 17)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++) {
+		const char *p = s + 3 * i;
+		int hi, lo;
+
+		if (i < 5 && p[2] != ':')
+			return -EINVAL;
+		hi = hexval(p[0]);
+		lo = hexval(p[1]);
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return (mac[0] & 1) ? -EINVAL : 0; /* a multicast address cannot be a NIC's */
+}
+
+/* user[,hostfwd=...][,mac=MAC] or tap=IFNAME[,mac=MAC][,queues=N] */
+static int parse_net(const char *arg, struct vm_config *c, char *err, size_t errlen)
+{
+	struct vm_net_config *nc;
+	const char *p = strchr(arg, ','), *opt;
+	size_t n = p ? (size_t)(p - arg) : strlen(arg);
+
+	if (c->nr_nics >= VM_MAX_NICS) {
+		snprintf(err, errlen, "too many --net options (at most %d)", VM_MAX_NICS);
+		return -EINVAL;
+	}
+	nc = &c->nics[c->nr_nics];
+	memset(nc, 0, sizeof(*nc));
+	nc->queues = 1;
+	/* 52:54:00 is the conventional locally used prefix for virtual NICs. */
+	memcpy(nc->mac, (const uint8_t[]){ 0x52, 0x54, 0x00, 0x12, 0x34, (uint8_t)(0x56 + c->nr_nics) }, 6);
+	if (n == 4 && !strncmp(arg, "user", 4)) {
+		nc->tap = false;
+	} else if (n > 4 && !strncmp(arg, "tap=", 4) && n - 4 < sizeof(nc->ifname)) {
+		nc->tap = true;
+		memcpy(nc->ifname, arg + 4, n - 4);
+	} else {
+		snprintf(err, errlen, "invalid --net '%s' (expected user[,...] or tap=IFNAME[,...], IFNAME up to 15 bytes)",
+			 arg);
+		return -EINVAL;
+	}
+	for (opt = p; opt; opt = strchr(opt + 1, ',')) {
+		const char *o = opt + 1, *end = strchr(o, ',');
+		size_t len = end ? (size_t)(end - o) : strlen(o);
+		uint64_t v;
+		char num[8];
+		int t = run_option_transport(o, len, "--net", &nc->transport, err, errlen);
+
+		if (t < 0)
+			return -EINVAL;
+		if (t > 0)
+			continue;
+		if (len > 4 && !strncmp(o, "mac=", 4)) {
+			if (parse_mac(o + 4, len - 4, nc->mac)) {
+				snprintf(err, errlen, "invalid --net mac '%.*s' (expected a unicast xx:xx:xx:xx:xx:xx)",
+					 (int)(len - 4), o + 4);
+				return -EINVAL;
+			}
+		} else if (!nc->tap && len > 8 && !strncmp(o, "hostfwd=", 8)) {
+			if (nc->user.nr_fwd >= NET_MAX_HOSTFWD) {
+				snprintf(err, errlen, "too many hostfwd= in one --net (at most %d)", NET_MAX_HOSTFWD);
+				return -EINVAL;
+			}
+			if (parse_hostfwd(o + 8, len - 8, &nc->user.fwd[nc->user.nr_fwd])) {
+				snprintf(err, errlen,
+					 "invalid --net hostfwd '%.*s' (expected tcp:[HOSTADDR]:HOSTPORT-:GUESTPORT, ports 1-65535)",
+					 (int)(len - 8), o + 8);
+				return -EINVAL;
+			}
+			nc->user.nr_fwd++;
+		} else if (nc->tap && len > 7 && !strncmp(o, "queues=", 7) && len - 7 < sizeof(num)) {
+			memcpy(num, o + 7, len - 7);
+			num[len - 7] = '\0';
+			if (parse_uint(num, 1, NET_MAX_QUEUES, &v)) {
+				snprintf(err, errlen, "invalid --net queues '%s' (expected 1-%d)", num, NET_MAX_QUEUES);
+				return -EINVAL;
+			}
+			nc->queues = (unsigned int)v;
+		} else {
+			snprintf(err, errlen, "invalid --net option '%.*s' (%s)", (int)len, o,
+				 nc->tap ? "tap takes mac=MAC, queues=N and transport=pci|mmio"
+					 : "user takes hostfwd=..., mac=MAC and transport=pci|mmio");
+			return -EINVAL;
+		}
+	}
+	c->nr_nics++;
+	return 0;
+}
+
 int run_options_parse(int argc, char **argv, struct vm_config *c, char *err, size_t errlen)
 {
-	enum { OPT_CONSOLE = 256, OPT_DISK, OPT_RNG, OPT_VIRTIO_TRANSPORT, OPT_FIRMWARE, OPT_FIRMWARE_LOG };
+	enum { OPT_CONSOLE = 256, OPT_DISK, OPT_RNG, OPT_VIRTIO_TRANSPORT, OPT_FIRMWARE, OPT_FIRMWARE_LOG, OPT_NET };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, 'k' }, { "initrd", required_argument, NULL, 'i' },
 		{ "cmdline", required_argument, NULL, 'a' }, { "memory", required_argument, NULL, 'm' },
@@ -186,6 +362,7 @@ int run_options_parse(int argc, char **argv, struct vm_config *c, char *err, siz
 		{ "virtio-transport", required_argument, NULL, OPT_VIRTIO_TRANSPORT },
 		{ "firmware", required_argument, NULL, OPT_FIRMWARE },
 		{ "firmware-log", required_argument, NULL, OPT_FIRMWARE_LOG },
+		{ "net", required_argument, NULL, OPT_NET },
 		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
@@ -252,6 +429,10 @@ int run_options_parse(int argc, char **argv, struct vm_config *c, char *err, siz
 				snprintf(err, errlen, "invalid --virtio-transport '%s' (expected pci or mmio)", optarg);
 				return -EINVAL;
 			}
+			break;
+		case OPT_NET:
+			if (parse_net(optarg, c, err, errlen))
+				return -EINVAL;
 			break;
 		case 'h':
 			return 1;

@@ -19,6 +19,7 @@
 #include "vmkit/virtio_blk.h"
 #include "vmkit/virtio_console.h"
 #include "vmkit/virtio_mmio.h"
+#include "vmkit/virtio_net.h"
 #include "vmkit/virtio_rng.h"
 #include "vmkit/x86.h"
 #include "vmkit/x86_vcpu.h"
@@ -257,6 +258,23 @@ static int build_virtio(struct vm *vm, char *err, size_t errlen)
 			snprintf(err, errlen, "cannot attach the console: %s", strerror(-r));
 			return r;
 		}
+	}
+	for (unsigned int i = 0; i < vm->cfg.nr_nics; i++) {
+		const struct vm_net_config *nc = &vm->cfg.nics[i];
+		struct net_backend *be = nc->tap ? net_tap_open(nc->ifname, nc->queues, err, errlen)
+						 : net_slirp_open(&nc->user, err, errlen);
+		struct virtio_net *net;
+
+		if (!be)
+			return -EINVAL;
+		net = virtio_net_create(be, nc->mac); /* owns be from here on */
+		if (!net) {
+			snprintf(err, errlen, "cannot create virtio-net on %s: %s", be->name, strerror(errno));
+			return -errno;
+		}
+		r = attach_virtio(vm, virtio_net_ops(net), net, "virtio-net", nc->transport, err, errlen);
+		if (r)
+			return r;
 	}
 	if (vm->cfg.rng) {
 		struct virtio_rng *rng = virtio_rng_create();

@@ -54,9 +54,11 @@ class Vmm:
     RIG_ATTEMPTS = 3
     RIG_BOOTS = 2
 
-    def run(self, scenarios, timeout=900, each=180, vmkit=VMKIT):
+    def run(self, scenarios, timeout=900, each=180, vmkit=VMKIT, files=None, rig_args=()):
         """scenarios: {name: command}, each limited to `each` seconds (status 124/137
-        when killed). Returns {name: (status, output)}."""
+        when killed). Returns {name: (status, output)}. files: {name: host path}
+        made available to the scenarios in the directory {files} (in the rig:
+        /rig/files). rig_args: extra tests/rig/run options (e.g. --with-qemu)."""
         attempts = 1 if self.native else self.RIG_ATTEMPTS
         loop = "\n".join([
             f"for attempt in $(seq {attempts}); do",
@@ -69,14 +71,20 @@ class Vmm:
         ])
         if not os.path.exists(vmkit):
             pytest.fail(f"{vmkit} is missing: run make")
+        files = files or {}
         if self.native:
-            paths = dict(vmkit=vmkit, kernel=os.path.join(self._images(), "vmlinuz"),
+            import shutil
+            import tempfile
+            fdir = tempfile.mkdtemp(prefix="vmkit-files-")
+            for name, src in files.items():
+                shutil.copy(src, os.path.join(fdir, name))
+            paths = dict(vmkit=vmkit, files=fdir, kernel=os.path.join(self._images(), "vmlinuz"),
                          vmlinux=os.path.join(self._images(), "vmlinux"),
                          initrd=os.path.join(self._images(), "l2-initrd.cpio.gz"),
                          disk=os.path.join(self._images(), "l2-disk.ext4"))
         else:
             self._images()
-            paths = dict(vmkit="/rig/vmkit", kernel="/images/vmlinuz", vmlinux="/images/vmlinux",
+            paths = dict(vmkit="/rig/vmkit", files="/rig/files", kernel="/images/vmlinuz", vmlinux="/images/vmlinux",
                          initrd="/images/l2-initrd.cpio.gz",
                          disk="/images/l2-disk.ext4")
         script = []
@@ -95,7 +103,9 @@ class Vmm:
         # (later scenarios may depend on earlier ones), once.
         notes = ""
         for boot in range(1, self.RIG_BOOTS + 1):
-            p = subprocess.run([os.path.join(RIG, "run"), "--vmkit", vmkit, "--timeout", str(timeout), text],
+            fargs = [a for name, src in files.items() for a in ("--file", f"{src}:files/{name}")]
+            p = subprocess.run([os.path.join(RIG, "run"), "--vmkit", vmkit, "--timeout", str(timeout),
+                                *fargs, *rig_args, text],
                                capture_output=True, text=True, timeout=timeout + 60, stdin=subprocess.DEVNULL)
             results = parse_scenarios(p.stdout + p.stderr, scenarios)
             if p.returncode != 125 or all(r[0] is not None for r in results.values()):

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* `vmkit run` option parsing: defaults, valid forms, one clear error for bad input. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -193,6 +194,71 @@ static void test_firmware(void **state)
 	assert_non_null(strstr(run_usage, "--firmware-log PATH"));
 }
 
+static void test_net(void **state)
+{
+	struct vm_config c;
+	char err[256];
+
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--net", "user", "--net",
+			       "user,hostfwd=tcp::8080-:80,hostfwd=tcp:0.0.0.0:2222-10.0.2.16:22,mac=02:00:00:aa:bb:CC",
+			       "--net", "tap=tap7,queues=4,transport=mmio"),
+			 0);
+	assert_int_equal(c.nr_nics, 3);
+	assert_false(c.nics[0].tap);
+	assert_memory_equal(c.nics[0].mac, ((uint8_t[]){ 0x52, 0x54, 0, 0x12, 0x34, 0x56 }), 6);
+	assert_int_equal(c.nics[0].user.nr_fwd, 0);
+	assert_int_equal(c.nics[1].user.nr_fwd, 2);
+	assert_int_equal(c.nics[1].user.fwd[0].host_addr, htonl(0x7f000001)); /* 127.0.0.1 by default */
+	assert_int_equal(c.nics[1].user.fwd[0].host_port, 8080);
+	assert_int_equal(c.nics[1].user.fwd[0].guest_addr, 0);
+	assert_int_equal(c.nics[1].user.fwd[0].guest_port, 80);
+	assert_int_equal(c.nics[1].user.fwd[1].host_addr, 0);
+	assert_int_equal(c.nics[1].user.fwd[1].host_port, 2222);
+	assert_int_equal(c.nics[1].user.fwd[1].guest_addr, htonl(0x0a000210));
+	assert_int_equal(c.nics[1].user.fwd[1].guest_port, 22);
+	assert_memory_equal(c.nics[1].mac, ((uint8_t[]){ 0x02, 0, 0, 0xaa, 0xbb, 0xcc }), 6);
+	assert_true(c.nics[2].tap);
+	assert_string_equal(c.nics[2].ifname, "tap7");
+	assert_int_equal(c.nics[2].queues, 4);
+	assert_int_equal(c.nics[2].mac[5], 0x58); /* third NIC: ...:58 */
+	assert_int_equal(c.nics[2].transport, VIRTIO_TRANSPORT_MMIO);
+	assert_int_equal(c.nics[0].transport, VIRTIO_TRANSPORT_DEFAULT);
+
+	static const char *const bad[][2] = {
+		{ "", "invalid --net ''" },
+		{ "slirp", "invalid --net 'slirp'" },
+		{ "tap=", "invalid --net 'tap='" },
+		{ "tap=abcdefghijklmnop", "invalid --net" },
+		{ "user,queues=2", "invalid --net option 'queues=2'" },
+		{ "tap=t0,hostfwd=tcp::1-:2", "invalid --net option" },
+		{ "tap=t0,queues=0", "invalid --net queues '0'" },
+		{ "tap=t0,queues=8", "invalid --net queues '8'" },
+		{ "tap=t0,queues=x", "invalid --net queues" },
+		{ "user,mac=01:00:00:00:00:01", "invalid --net mac" },
+		{ "user,mac=52:54:00:12:34", "invalid --net mac" },
+		{ "user,mac=52-54-00-12-34-56", "invalid --net mac" },
+		{ "user,mac=52:54:00:12:34:5g", "invalid --net mac" },
+		{ "user,hostfwd=udp::53-:53", "invalid --net hostfwd 'udp::53-:53'" },
+		{ "user,hostfwd=tcp::0-:80", "invalid --net hostfwd" },
+		{ "user,hostfwd=tcp::80-:65536", "invalid --net hostfwd" },
+		{ "user,hostfwd=tcp::8080", "invalid --net hostfwd" },
+		{ "user,hostfwd=tcp:1.2.3:8080-:80", "invalid --net hostfwd" },
+		{ "user,hostfwd=tcp:8080-:80", "invalid --net hostfwd" },
+		{ "user,bogus", "invalid --net option 'bogus'" },
+		{ "user,transport=usb", "invalid --net transport 'usb'" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(PARSE(&c, err, "-k", "x", "--net", (char *)bad[i][0]), -EINVAL);
+		if (!strstr(err, bad[i][1]))
+			fail_msg("--net '%s': got error '%s', wanted '%s'", bad[i][0], err, bad[i][1]);
+	}
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--net", "user", "--net", "user", "--net", "user", "--net", "user",
+			       "--net", "user"),
+			 -EINVAL);
+	assert_non_null(strstr(err, "too many --net"));
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--net"), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -203,6 +269,7 @@ int main(void)
 		cmocka_unit_test(test_firmware),
 		cmocka_unit_test(test_disks),
 		cmocka_unit_test(test_virtio_transport),
+		cmocka_unit_test(test_net),
 	};
 	return cmocka_run_group_tests_name("options", tests, NULL, NULL);
 }
