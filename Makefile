@@ -14,6 +14,7 @@ CFLAGS += $(CFLAGS_BASE) $(OPT) $(EXTRA_CFLAGS)
 LDFLAGS += -pthread $(EXTRA_LDFLAGS)
 LDLIBS += $(shell pkg-config --libs slirp)
 CFLAGS_BASE += $(shell pkg-config --cflags slirp)
+LDLIBS += $(shell pkg-config --libs libvncserver libpng zlib)
 
 LIB_SRCS := $(shell find src -name '*.c' ! -path 'src/cmd/*' | sort)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)

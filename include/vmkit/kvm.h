@@ -43,6 +43,25 @@ int kvm_add_memory(struct kvm *k, uint64_t gpa, uint64_t size, void *hva);
  */
 int kvm_add_rom(struct kvm *k, uint64_t gpa, uint64_t size, void *hva, bool *readonly);
 
+/* Reserve a memory slot number for kvm_set_memory_slot() (never reused). */
+unsigned int kvm_reserve_slot(struct kvm *k);
+
+/*
+ * (Re)define slot: [gpa, gpa+size) backed by hva; size 0 deletes the slot.
+ * flags: KVM_MEM_LOG_DIRTY_PAGES to track writes. Moving a slot is a delete
+ * followed by a set (KVM_SET_USER_MEMORY_REGION cannot move a slot in place).
+ * Any thread. 0 or -errno.
+ */
+int kvm_set_memory_slot(struct kvm *k, unsigned int slot, uint64_t gpa, uint64_t size, void *hva,
+			uint32_t flags);
+
+/*
+ * KVM_GET_DIRTY_LOG: copy the slot's dirty-page bitmap (one bit per 4 KiB
+ * page, bitmap sized for the slot, 64-bit words) and clear it in KVM.
+ * -ENOENT if the slot does not exist now. Any thread.
+ */
+int kvm_get_dirty_log(struct kvm *k, unsigned int slot, uint64_t *bitmap);
+
 /* x86 platform: TSS/identity-map addresses, in-kernel PIC+IOAPIC+LAPIC, PIT. */
 int kvm_create_irqchip_and_pit(struct kvm *k, uint64_t tss_addr, uint64_t identity_map_addr);
 

@@ -45,12 +45,22 @@
 
 struct pci_bus;
 
+/*
+ * A RAM BAR (a framebuffer the guest writes at full speed) is not dispatched
+ * through the MMIO bus: the PCI layer tells its owner where the guest placed
+ * it (mapped) or that decoding stopped (!mapped), and the owner maps guest RAM
+ * there (a KVM memory slot). Called with the bus lock held, on the thread that
+ * wrote the config space; must not call back into the PCI bus.
+ */
+typedef void pci_bar_map_fn(void *opaque, int idx, uint64_t addr, bool mapped);
+
 struct pci_bar {
 	uint64_t size;   /* power of two; 0 = unused */
 	unsigned int flags; /* PCI_BAR_* */
 	uint64_t addr;   /* currently mapped address (if mapped) */
 	bool mapped;
 	bus_io_fn *io;
+	pci_bar_map_fn *map; /* RAM BAR: set instead of io */
 	void *opaque;
 };
 
@@ -98,6 +108,10 @@ void pci_device_init(struct pci_device *d, const char *name, uint16_t vendor, ui
  */
 int pci_device_set_bar(struct pci_device *d, int idx, uint64_t size, unsigned int flags, bus_io_fn *io,
 		       void *opaque);
+
+/* Declare BAR idx as a RAM BAR (see pci_bar_map_fn): memory only. -EINVAL on bad arguments. */
+int pci_device_set_ram_bar(struct pci_device *d, int idx, uint64_t size, unsigned int flags, pci_bar_map_fn *map,
+			   void *opaque);
 
 /*
  * Give the device an expansion ROM (PCI 3.0 s6.2.5.2): config offset 0x30 is

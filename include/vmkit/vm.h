@@ -63,6 +63,9 @@ struct vm_config {
 	const char *firmware_log; /* port 0x402 output: a file, "-" for stderr, NULL: dropped */
 	struct vm_net_config nics[VM_MAX_NICS];
 	unsigned int nr_nics;
+	const char *vga;     /* "std", "none"; NULL: std with --vnc, else none */
+	const char *vnc;     /* --vnc HOST:PORT|unix:PATH[,password-file=PATH] */
+	const char *monitor; /* --monitor unix:PATH (screenshot socket) */
 };
 
 #define VM_DEFAULT_FIRMWARE "/usr/share/seabios/bios-256k.bin"

@@ -100,6 +100,19 @@ static void rom_io(void *opaque, uint64_t off, uint8_t *data, uint32_t size, boo
 		data[i] = off + i < d->rom_len ? d->rom[off + i] : 0xff;
 }
 
+int pci_device_set_ram_bar(struct pci_device *d, int idx, uint64_t size, unsigned int flags, pci_bar_map_fn *map,
+			   void *opaque)
+{
+	int r;
+
+	if ((flags & PCI_BAR_IO) || !map)
+		return -EINVAL;
+	r = pci_device_set_bar(d, idx, size, flags, NULL, opaque);
+	if (!r)
+		d->bars[idx].map = map;
+	return r;
+}
+
 int pci_device_add_cap(struct pci_device *d, uint8_t cap_id, const void *body, uint32_t body_len)
 {
 	unsigned int off = d->next_cap, len;
@@ -240,7 +253,7 @@ static void update_mappings(struct pci_device *d)
 		uint64_t limit = io_bar ? 0x10000 : ((b->flags & PCI_BAR_MEM64) ? UINT64_MAX : 0x100000000ULL);
 		bool want;
 
-		if (!b->size || !b->io) {
+		if (!b->size || (!b->io && !b->map)) {
 			if (b->flags & PCI_BAR_MEM64)
 				i++;
 			continue;
@@ -249,10 +262,17 @@ static void update_mappings(struct pci_device *d)
 		want = (cmd & (io_bar ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY)) && addr != 0 &&
 		       addr <= limit - b->size && !bar_sizing(b, addr);
 		if (b->mapped && (!want || addr != b->addr)) {
-			bus_unregister(bus, b->addr);
+			if (b->map)
+				b->map(b->opaque, i, b->addr, false);
+			else
+				bus_unregister(bus, b->addr);
 			b->mapped = false;
 		}
-		if (want && !b->mapped) {
+		if (want && !b->mapped && b->map) {
+			b->addr = addr;
+			b->mapped = true;
+			b->map(b->opaque, i, addr, true);
+		} else if (want && !b->mapped) {
 			if (bus_register(bus, addr, b->size, b->io, b->opaque, d->name) == 0) {
 				b->addr = addr;
 				b->mapped = true;

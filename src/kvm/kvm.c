@@ -106,6 +106,36 @@ int kvm_add_rom(struct kvm *k, uint64_t gpa, uint64_t size, void *hva, bool *rea
 	return 0;
 }
 
+unsigned int kvm_reserve_slot(struct kvm *k)
+{
+	return k->nr_slots++;
+}
+
+int kvm_set_memory_slot(struct kvm *k, unsigned int slot, uint64_t gpa, uint64_t size, void *hva,
+			uint32_t flags)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot,
+		.flags = size ? flags : 0,
+		.guest_phys_addr = size ? gpa : 0,
+		.memory_size = size,
+		.userspace_addr = size ? (uint64_t)(uintptr_t)hva : 0,
+	};
+
+	if (ioctl(k->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+		return -errno;
+	return 0;
+}
+
+int kvm_get_dirty_log(struct kvm *k, unsigned int slot, uint64_t *bitmap)
+{
+	struct kvm_dirty_log d = { .slot = slot, .dirty_bitmap = bitmap };
+
+	if (ioctl(k->vm_fd, KVM_GET_DIRTY_LOG, &d) < 0)
+		return errno == EINVAL ? -ENOENT : -errno;
+	return 0;
+}
+
 int kvm_create_irqchip_and_pit(struct kvm *k, uint64_t tss_addr, uint64_t identity_map_addr)
 {
 	struct kvm_pit_config pit = { .flags = 0 };

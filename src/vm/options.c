@@ -10,6 +10,7 @@
 
 #include "vmkit/util.h"
 #include "vmkit/vm.h"
+#include "vmkit/vnc.h"
 
 const char run_usage[] =
 	"Usage: vmkit run --kernel PATH [options]\n"
@@ -56,6 +57,17 @@ const char run_usage[] =
 	"      --firmware-log PATH\n"
 	"                        write the firmware's debug log (port 0x402) to PATH\n"
 	"                        (- for stderr)\n"
+	"      --vga std|none    display: std is the standard VGA PCI card (1234:1111,\n"
+	"                        Bochs VBE, 16 MiB framebuffer; Linux bochs-drm, VGA\n"
+	"                        text console). Default: std with --vnc, else none\n"
+	"      --vnc ADDR[,password-file=PATH]\n"
+	"                        serve the display over VNC (RFB) on ADDR: HOST:PORT,\n"
+	"                        :PORT (127.0.0.1) or unix:PATH; password-file holds\n"
+	"                        the VNC password on its first line (8 chars count).\n"
+	"                        Keys and pointer go to the PS/2 keyboard and mouse\n"
+	"      --monitor unix:PATH\n"
+	"                        a control socket; `vmkit screenshot --socket PATH\n"
+	"                        OUT.png` saves the screen as PNG\n"
 	"  -h, --help            show this help\n"
 	"\n"
 	"On a terminal, --console stdio switches it to raw mode (restored on exit);\n"
@@ -352,7 +364,8 @@ static int parse_net(const char *arg, struct vm_config *c, char *err, size_t err
 
 int run_options_parse(int argc, char **argv, struct vm_config *c, char *err, size_t errlen)
 {
-	enum { OPT_CONSOLE = 256, OPT_DISK, OPT_RNG, OPT_VIRTIO_TRANSPORT, OPT_FIRMWARE, OPT_FIRMWARE_LOG, OPT_NET };
+	enum { OPT_CONSOLE = 256, OPT_DISK, OPT_RNG, OPT_VIRTIO_TRANSPORT, OPT_FIRMWARE, OPT_FIRMWARE_LOG, OPT_NET,
+	       OPT_VGA, OPT_VNC, OPT_MONITOR };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, 'k' }, { "initrd", required_argument, NULL, 'i' },
 		{ "cmdline", required_argument, NULL, 'a' }, { "memory", required_argument, NULL, 'm' },
@@ -363,6 +376,9 @@ int run_options_parse(int argc, char **argv, struct vm_config *c, char *err, siz
 		{ "firmware", required_argument, NULL, OPT_FIRMWARE },
 		{ "firmware-log", required_argument, NULL, OPT_FIRMWARE_LOG },
 		{ "net", required_argument, NULL, OPT_NET },
+		{ "vga", required_argument, NULL, OPT_VGA },
+		{ "vnc", required_argument, NULL, OPT_VNC },
+		{ "monitor", required_argument, NULL, OPT_MONITOR },
 		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
@@ -434,6 +450,28 @@ int run_options_parse(int argc, char **argv, struct vm_config *c, char *err, siz
 			if (parse_net(optarg, c, err, errlen))
 				return -EINVAL;
 			break;
+		case OPT_VGA:
+			if (strcmp(optarg, "std") && strcmp(optarg, "none")) {
+				snprintf(err, errlen, "invalid --vga '%s' (expected std or none)", optarg);
+				return -EINVAL;
+			}
+			c->vga = optarg;
+			break;
+		case OPT_VNC: {
+			struct vnc_spec spec;
+			if (vnc_spec_parse(optarg, &spec, err, errlen))
+				return -EINVAL;
+			c->vnc = optarg;
+			break;
+		}
+		case OPT_MONITOR:
+			if (strncmp(optarg, "unix:", 5) || !optarg[5] || strlen(optarg + 5) >= 108) {
+				snprintf(err, errlen, "invalid --monitor '%s' (expected unix:PATH, PATH up to 107 bytes)",
+					 optarg);
+				return -EINVAL;
+			}
+			c->monitor = optarg;
+			break;
 		case 'h':
 			return 1;
 		case ':':
@@ -446,6 +484,10 @@ int run_options_parse(int argc, char **argv, struct vm_config *c, char *err, siz
 	}
 	if (optind < argc) {
 		snprintf(err, errlen, "unexpected argument '%s' (see vmkit run --help)", argv[optind]);
+		return -EINVAL;
+	}
+	if (c->vnc && c->vga && !strcmp(c->vga, "none")) {
+		snprintf(err, errlen, "--vnc needs a display: drop --vga none");
 		return -EINVAL;
 	}
 	if (c->kernel && (c->firmware || c->firmware_log)) {

@@ -126,6 +126,7 @@ static int build_devices(struct vm *vm, char *err, size_t errlen)
 	com1 = serial_create(&irq_com1, vm->serial_chr);
 	vm->rtc = rtc_create(&irq_rtc);
 	kbc = i8042_create(&irq_kbd, &irq_mouse, &vm->ctl);
+	vm->kbc = kbc;
 	dbg = debug_exit_create(&vm->ctl);
 	pm = acpi_pm_create(&irq_sci, &vm->ctl);
 	if (!com1 || !vm->rtc || !kbc || !dbg || !pm) {
@@ -510,6 +511,7 @@ int vm_create(struct vm **out, const struct vm_config *cfg, char *err, size_t er
 	vm->firmware = !cfg->kernel;
 	vm->nr_vcpus = cfg->nr_cpus;
 	vm->signal_fd = -1;
+	vm->monitor_fd = -1;
 	vm->kvm.dev_fd = vm->kvm.vm_fd = -1;
 	pthread_mutex_init(&vm->stop_lock, NULL);
 	vm->ctl = (struct machine_ctl){ .request = machine_request_cb, .ctx = vm };
@@ -567,6 +569,9 @@ int vm_create(struct vm **out, const struct vm_config *cfg, char *err, size_t er
 	r = build_devices(vm, err, errlen);
 	if (r)
 		goto fail;
+	r = display_build(vm, err, errlen);
+	if (r)
+		goto fail;
 	r = build_virtio(vm, err, errlen);
 	if (r)
 		goto fail;
@@ -574,6 +579,16 @@ int vm_create(struct vm **out, const struct vm_config *cfg, char *err, size_t er
 		r = vm_firmware_devices(vm, err, errlen);
 		if (r)
 			goto fail;
+	} else {
+		/* Direct kernel boot: place PCI BARs as firmware would (the guest may move them). */
+		r = pci_bus_assign_bars(&vm->pci, X86_PCI_MMIO32_BASE, X86_PCI_MMIO32_END,
+					x86_pci_mmio64_base(cfg->mem_size),
+					x86_pci_mmio64_base(cfg->mem_size) + X86_PCI_MMIO64_SIZE, X86_PCI_IO_BASE,
+					X86_PCI_IO_END);
+		if (r) {
+			snprintf(err, errlen, "cannot place the PCI BARs: %s", strerror(-r));
+			goto fail;
+		}
 	}
 	/* Phase 6: firmware tables and the kernel */
 	r = build_tables_and_load(vm, &br, err, errlen);
@@ -647,6 +662,7 @@ void vm_destroy(struct vm *vm)
 				kvm_vcpu_destroy(&vm->kvm, &vm->vcpus[i].kv);
 		free(vm->vcpus);
 	}
+	display_stop(vm);
 	/* The console first: it restores the terminal and stops feeding the UART. */
 	if (vm->serial_chr && vm->serial_chr != vm->console)
 		chardev_close(vm->serial_chr);
@@ -657,6 +673,7 @@ void vm_destroy(struct vm *vm)
 		d->ops->destroy(d->impl);
 		free(d);
 	}
+	display_free(vm);
 	if (vm->pci_ready)
 		pci_bus_destroy(&vm->pci);
 	if (vm->signal_fd >= 0)

@@ -14,6 +14,7 @@
 #include "vmkit/kvm.h"
 #include "vmkit/mem.h"
 #include "vmkit/pci.h"
+#include "vmkit/ui.h"
 #include "vmkit/virtio.h"
 #include "vmkit/vm.h"
 
@@ -43,6 +44,16 @@ struct vm {
 	struct machine_ctl ctl;
 	struct rtc *rtc;
 	unsigned int nr_mmio_slots; /* virtio-mmio devices attached */
+	/* Display (display.c): --vga std, --vnc, --monitor. */
+	struct i8042 *kbc;
+	struct vga *vga;
+	struct vnc *vnc;
+	struct ui_font font;
+	bool font_loaded;
+	unsigned int vram_slot;
+	int monitor_fd;
+	int ptr_x, ptr_y, ptr_buttons; /* last VNC pointer state (VNC thread only) */
+	bool ptr_valid;
 	/* Boot images, read before anything else is built; freed once loaded. */
 	uint8_t *kernel, *initrd;
 	size_t kernel_len, initrd_len;
@@ -94,6 +105,13 @@ struct vm_dev_snapshot {
 void vm_dev_snapshot(const struct vm *vm, struct vm_dev_snapshot *s);
 /* Record the firmware path of the disk attached since snapshot s (for bootorder). */
 void vm_firmware_note_disk(struct vm *vm, const struct vm_dev_snapshot *s);
+
+/* Display phase (display.c): VGA, VNC and the monitor socket per the config. */
+int display_build(struct vm *vm, char *err, size_t errlen);
+/* Stop VNC and the monitor (before devices are destroyed). */
+void display_stop(struct vm *vm);
+/* Free what display_build kept (the font), after the devices. */
+void display_free(struct vm *vm);
 
 /* Start/join the vCPU threads (vcpu.c). */
 int vcpus_start(struct vm *vm);

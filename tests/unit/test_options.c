@@ -259,6 +259,40 @@ static void test_net(void **state)
 	assert_int_equal(PARSE(&c, err, "-k", "x", "--net"), -EINVAL);
 }
 
+static void test_display(void **state)
+{
+	struct vm_config c;
+	char err[256];
+
+	assert_int_equal(PARSE(&c, err, "-k", "x"), 0);
+	assert_null(c.vga);
+	assert_null(c.vnc);
+	assert_null(c.monitor);
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--vga", "std", "--vnc", ":5901", "--monitor", "unix:/tmp/m"), 0);
+	assert_string_equal(c.vga, "std");
+	assert_string_equal(c.vnc, ":5901");
+	assert_string_equal(c.monitor, "unix:/tmp/m");
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--vnc", "0.0.0.0:5900,password-file=/etc/pw"), 0);
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--vnc", "unix:/run/vnc.sock"), 0);
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--vnc", "[::1]:5900"), 0);
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--vga", "none"), 0);
+
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--vga", "cirrus"), -EINVAL);
+	assert_non_null(strstr(err, "invalid --vga 'cirrus'"));
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--vnc", "5900"), -EINVAL);
+	assert_non_null(strstr(err, "invalid --vnc '5900'"));
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--vnc", ":65536"), -EINVAL);
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--vnc", "host:"), -EINVAL);
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--vnc", "unix:"), -EINVAL);
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--vnc", ":1,password=x"), -EINVAL);
+	assert_non_null(strstr(err, "invalid --vnc option 'password=x'"));
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--vnc", ":1", "--vga", "none"), -EINVAL);
+	assert_non_null(strstr(err, "--vnc needs a display"));
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--monitor", "/tmp/m"), -EINVAL);
+	assert_non_null(strstr(err, "invalid --monitor"));
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--monitor", "unix:"), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -270,6 +304,7 @@ int main(void)
 		cmocka_unit_test(test_disks),
 		cmocka_unit_test(test_virtio_transport),
 		cmocka_unit_test(test_net),
+		cmocka_unit_test(test_display),
 	};
 	return cmocka_run_group_tests_name("options", tests, NULL, NULL);
 }

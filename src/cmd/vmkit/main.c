@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd.h"
 #include "vmkit/chardev.h"
 #include "vmkit/dev.h"
 #include "vmkit/vm.h"
@@ -13,6 +14,7 @@ static const char usage[] = "Usage: vmkit COMMAND [options]\n"
 			    "\n"
 			    "Commands:\n"
 			    "  run       boot a virtual machine (vmkit run --help)\n"
+			    "  screenshot  save a running VM's screen as PNG (--help)\n"
 			    "  help      show this help\n"
 			    "\n"
 			    "See vmkit(1).\n";
@@ -64,6 +66,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "screenshot"))
+		return cmd_screenshot(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		fputs(usage, stdout);
 		return 0;
