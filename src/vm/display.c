@@ -20,6 +20,8 @@
 #include "vmkit/vnc.h"
 #include "vmkit/x86.h"
 
+#define VGA_BIOS_PATH "/usr/share/seabios/vgabios-stdvga.bin"
+
 /* ---- vga_host: the framebuffer slot ---- */
 
 static int map_vram(void *ctx, uint64_t gpa, void *hva, uint64_t size, bool map)
@@ -180,6 +182,17 @@ int display_build(struct vm *vm, char *err, size_t errlen)
 	}
 	if ((r = vm_add_device(vm, &vga_ops, vm->vga)))
 		goto fail;
+	if (vm->firmware) {
+		/* The firmware runs the card's option ROM (SeaBIOS's vgabios for this card) to set up int 10h. */
+		r = read_file_all(VGA_BIOS_PATH, 1 << 20, &vm->vga_rom, &vm->vga_rom_len);
+		if (r) {
+			snprintf(err, errlen, "cannot read the VGA BIOS %s: %s (install seabios)", VGA_BIOS_PATH,
+				 strerror(-r));
+			return r;
+		}
+		if ((r = pci_device_set_rom(vga_pci(vm->vga), vm->vga_rom, vm->vga_rom_len)))
+			goto fail;
+	}
 	if ((r = bus_register(&vm->pio, VGA_PORT_BASE, VGA_PORT_LEN, vga_port_io, vm->vga, "vga")) ||
 	    (r = bus_register(&vm->pio, VGA_DISPI_PORT, VGA_DISPI_PORT_LEN, vga_dispi_io, vm->vga, "vbe-dispi")) ||
 	    (r = bus_register(&vm->mmio, VGA_WINDOW_BASE, VGA_WINDOW_LEN, vga_window_io, vm->vga, "vga-window")) ||
@@ -217,6 +230,8 @@ void display_stop(struct vm *vm)
 
 void display_free(struct vm *vm)
 {
+	free(vm->vga_rom);
+	vm->vga_rom = NULL;
 	if (vm->font_loaded)
 		ui_font_free(&vm->font);
 	vm->font_loaded = false;

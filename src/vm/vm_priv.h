@@ -51,6 +51,8 @@ struct vm {
 	struct ui_font font;
 	bool font_loaded;
 	unsigned int vram_slot;
+	uint8_t *vga_rom; /* vgabios for firmware boot */
+	size_t vga_rom_len;
 	int monitor_fd;
 	int ptr_x, ptr_y, ptr_buttons; /* last VNC pointer state (VNC thread only) */
 	bool ptr_valid;

@@ -14,17 +14,16 @@ class RfbError(Exception):
 
 class Rfb:
     def __init__(self, addr, timeout=20, encodings=(RAW, DESKTOP_SIZE)):
-        if isinstance(addr, str):
-            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        else:
-            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
         deadline = time.monotonic() + timeout
-        while True:
+        while True:  # the server may still be starting
+            self.sock = socket.socket(socket.AF_UNIX if isinstance(addr, str) else socket.AF_INET,
+                                      socket.SOCK_STREAM)
+            self.sock.settimeout(timeout)
             try:
                 self.sock.connect(addr)
                 break
-            except (ConnectionRefusedError, FileNotFoundError):
+            except (ConnectionRefusedError, ConnectionAbortedError, FileNotFoundError):
+                self.sock.close()
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)

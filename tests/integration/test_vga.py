@@ -280,3 +280,54 @@ def test_hostile_vnc_clients_do_not_disturb_the_guest(guest_factory):
     check_pattern(c.pixel, c.width, c.height)
     c.tap(0xff1b)
     assert g.finish() == PASS, g.out
+
+
+def screen_text(c, h, font):
+    """Read an 8 x h text screen back into characters by matching each cell against the font."""
+    by_bits = {}
+    for u, bits in font.items():
+        if 0x20 <= u < 0x7f:
+            by_bits.setdefault(bits, chr(u))
+    rows = []
+    for row in range(c.height // h):
+        line = []
+        for col in range(c.width // 8):
+            bg = c.pixel(col * 8, row * h)  # glyph row 0, column 0 is background in VGA fonts
+            bits = bytes(sum(0x80 >> x for x in range(8) if c.pixel(col * 8 + x, row * h + y) != bg)
+                         for y in range(h))
+            line.append(by_bits.get(bits, "?"))
+        rows.append("".join(line))
+    return rows
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/share/seabios/vgabios-stdvga.bin"), reason="seabios not installed")
+def test_seabios_vgabios_text_on_vnc(tmp_path):
+    """SeaBIOS runs vgabios-stdvga from the card's ROM BAR; a boot sector's int 10h text shows on VNC."""
+    import test_firmware
+    src = test_firmware.MBR_S.replace("\tout %al, $0xf4\n", "")  # stay up: the test reads the screen
+    (tmp_path / "m").mkdir()
+    mbr_dir = tmp_path / "m"
+    orig = test_firmware.MBR_S
+    test_firmware.MBR_S = src
+    try:
+        disk = test_firmware.build_mbr(mbr_dir)
+    finally:
+        test_firmware.MBR_S = orig
+    port = free_port()
+    p = subprocess.Popen([VMKIT, "run", "--disk", str(disk), "--vnc", f"127.0.0.1:{port}", "--console", "none"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        h, font = load_psf(FONT)
+        c = Rfb(("127.0.0.1", port), timeout=60)
+        text = []
+
+        def shows_payload(c):
+            text[:] = screen_text(c, h, font) if c.height % h == 0 and c.width % 8 == 0 else []
+            return any("sector 1 says: " + test_firmware.PAYLOAD.decode() in l for l in text)
+        ok = c.wait_for(shows_payload, timeout=90)
+        assert ok, "screen:\n" + "\n".join(text)
+        assert any(l.startswith("SeaBIOS (version") for l in text), "\n".join(text)
+        assert any("VMKIT-MBR: hello from the boot sector" in l for l in text)
+    finally:
+        p.kill()
+        p.wait()
