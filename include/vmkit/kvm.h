@@ -7,15 +7,29 @@
 #define VMKIT_KVM_H
 
 #include <linux/kvm.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* GSIs 0-23 are the in-kernel PIC/IOAPIC pins; MSI routes are allocated above. */
+#define KVM_IRQCHIP_GSIS 24
+#define KVM_MAX_MSI_ROUTES 512
 
 struct kvm {
 	int dev_fd;
 	int vm_fd;
 	int run_size; /* size of each vCPU's struct kvm_run mapping */
 	unsigned int nr_slots;
+	/*
+	 * The GSI routing table (KVM_SET_GSI_ROUTING replaces it whole): the
+	 * default irqchip routes for GSIs 0-23 plus one MSI route per allocated
+	 * GSI. Protected by routes_lock; any thread.
+	 */
+	pthread_mutex_t routes_lock;
+	bool routes_ready;
+	struct kvm_irq_routing *routes;
+	uint32_t next_gsi;
 };
 
 struct kvm_vcpu {
@@ -67,6 +81,34 @@ int kvm_create_irqchip_and_pit(struct kvm *k, uint64_t tss_addr, uint64_t identi
 
 /* Set a GSI's level through the in-kernel irqchip. */
 int kvm_irq_line(struct kvm *k, uint32_t gsi, int level);
+
+/*
+ * GSI routing (api.rst 4.52 KVM_SET_GSI_ROUTING). kvm_routes_init() installs
+ * the default routes (GSI 0-15 to the PIC and IOAPIC pins, 16-23 to the
+ * IOAPIC) as the table KVM would have built itself; call it after the irqchip
+ * exists. kvm_msi_gsi_alloc() hands out a GSI >= 24 with no route yet;
+ * kvm_msi_route_set() points it at an MSI (address, data) and commits the
+ * table; kvm_msi_route_clear() removes the route. Any thread. 0 or -errno.
+ */
+int kvm_routes_init(struct kvm *k);
+int kvm_msi_gsi_alloc(struct kvm *k, uint32_t *gsi);
+int kvm_msi_route_set(struct kvm *k, uint32_t gsi, uint64_t addr, uint32_t data);
+int kvm_msi_route_clear(struct kvm *k, uint32_t gsi);
+
+/* KVM_IRQFD: signalling fd injects gsi (assign) / unbind it (!assign). 0 or -errno. */
+int kvm_irqfd(struct kvm *k, int fd, uint32_t gsi, bool assign);
+
+/*
+ * KVM_IOEVENTFD: a guest write of len bytes (1/2/4/8; 0 = any length, no
+ * datamatch) at addr on the PIO (pio) or MMIO bus signals fd instead of
+ * exiting to userspace; with datamatch only writes of value data do. The same
+ * arguments with assign false remove it. 0 or -errno.
+ */
+int kvm_ioeventfd(struct kvm *k, uint64_t addr, uint32_t len, int fd, bool pio, bool datamatch, uint64_t data,
+		  bool assign);
+
+/* KVM_SIGNAL_MSI: inject one MSI now. 0 (or 1: delivered) or -errno. */
+int kvm_signal_msi(struct kvm *k, uint64_t addr, uint32_t data);
 
 /* Supported CPUID (malloc'd, caller frees). */
 int kvm_get_supported_cpuid(struct kvm *k, struct kvm_cpuid2 **out);

@@ -81,6 +81,8 @@ struct pci_device {
 	struct pci_bus *bus;
 	/* Optional: called after a config write was applied (off, size). */
 	void (*cfg_written)(struct pci_device *d, uint32_t off, uint32_t size);
+	/* Optional: called before a config read is served, to refresh cfg[off, off+size). */
+	void (*cfg_read)(struct pci_device *d, uint32_t off, uint32_t size);
 	void *opaque;
 };
 
@@ -158,7 +160,8 @@ void pci_config_access(struct pci_bus *pb, uint8_t bus, uint8_t devfn, uint32_t 
 
 /*
  * Assign every unassigned BAR as firmware would (direct kernel boot), enable
- * decoding. Windows are [base, end). Returns 0 or -ENOSPC.
+ * decoding. Windows are [base, end). Each device's cfg_written hook then runs
+ * for PCI_COMMAND (its mappings changed). Returns 0 or -ENOSPC.
  */
 int pci_bus_assign_bars(struct pci_bus *pb, uint64_t mmio32_base, uint64_t mmio32_end, uint64_t mmio64_base,
 			uint64_t mmio64_end, uint32_t io_base, uint32_t io_end);

@@ -3,8 +3,19 @@
  * virtio: the transport-independent half of a virtio 1.2 device: feature
  * negotiation (s2.2), the device status state machine (s2.1, s3.1.1), queues
  * and configuration space. A device type (virtio-blk, -net, ...) supplies a
- * const virtio_device_ops; a transport (virtio-mmio now, virtio-pci next,
- * vhost-user later) decodes registers and calls the virtio_dev_* functions.
+ * const virtio_device_ops; a transport (virtio-pci, virtio-mmio, vhost-user
+ * later) decodes registers and calls the virtio_dev_* functions.
+ *
+ * Thread contract (vmkit run):
+ *  - register accesses (status, features, queue setup, config space) arrive
+ *    on vCPU threads, possibly concurrently; the transport serializes them
+ *    with its own lock and calls virtio_dev_set_status() etc.;
+ *  - queue notifications are ioeventfds served on one shared I/O thread
+ *    ("vmkit-io", src/event/iothread.c) through virtio_dev_kick(), so a slow
+ *    device never stalls a vCPU; notifications the ioeventfd does not catch
+ *    (odd widths) are forwarded to the same thread through the same eventfd;
+ *  - interrupts (virtio_dev_notify_queue, needs_reset) may be raised from
+ *    any thread: transports protect their interrupt state with a leaf lock.
  */
 #ifndef VMKIT_VIRTIO_H
 #define VMKIT_VIRTIO_H
@@ -53,7 +64,17 @@ struct virtio_device_ops {
 	uint64_t (*features)(void *impl);
 	/* The driver set DRIVER_OK: start processing. 0 or -errno (-> DEVICE_NEEDS_RESET). */
 	int (*activate)(void *impl, struct virtio_dev *vdev);
-	/* The driver kicked queue q. May run on a vCPU thread or an I/O thread. */
+	/*
+	 * The driver kicked queue q. Called through virtio_dev_kick() with
+	 * vdev->lock held, on the transport's I/O thread (vmkit run: the
+	 * "vmkit-io" thread, for both transports), or on the vCPU thread that
+	 * wrote the notify register when the transport has no I/O loop (unit
+	 * tests, fuzzing). It must not call virtio_dev_set_status() or
+	 * virtio_dev_set_features() (they take vdev->lock); it may take its own
+	 * lock (lock order: vdev->lock, then the device's lock, then the
+	 * transport's interrupt lock). Work that arrives on other threads (e.g.
+	 * console input on the main event loop) takes the device's own lock.
+	 */
 	void (*queue_notify)(void *impl, struct virtio_dev *vdev, unsigned int q);
 	/* Back to the initial state (s2.4): stop using every queue. */
 	void (*reset)(void *impl);
@@ -112,6 +133,14 @@ int virtio_dev_enable_queue(struct virtio_dev *vdev, unsigned int q);
 
 /* Mark the device broken (s2.1.2): DEVICE_NEEDS_RESET + config interrupt. */
 void virtio_dev_needs_reset(struct virtio_dev *vdev);
+
+/*
+ * Transport side of a queue notification ("kick", s2.7.13 / s4.x.5.2): calls
+ * ops->queue_notify(q) under vdev->lock if q exists, is enabled and the
+ * device is DRIVER_OK (and not DEVICE_NEEDS_RESET). Holding vdev->lock
+ * serializes kicks with status writes, so reset() never races a serve.
+ */
+void virtio_dev_kick(struct virtio_dev *vdev, unsigned int q);
 
 /* Device-side helper: interrupt the driver for queue q if it wants one. */
 void virtio_dev_notify_queue(struct virtio_dev *vdev, unsigned int q);

@@ -9,6 +9,7 @@
 #define VMKIT_VIRTIO_MMIO_H
 
 #include "vmkit/bus.h"
+#include "vmkit/event.h"
 #include "vmkit/irq.h"
 #include "vmkit/virtio.h"
 
@@ -20,6 +21,16 @@ struct virtio_mmio *virtio_mmio_create(const struct virtio_device_ops *ops, void
 				       const struct guest_mem *mem, const struct irq_line *irq);
 void virtio_mmio_destroy(struct virtio_mmio *m);
 struct virtio_dev *virtio_mmio_dev(struct virtio_mmio *m);
+
+/*
+ * Serve queue notifications on loop's thread (an I/O thread) instead of the
+ * writing vCPU: one eventfd per queue, watched by loop, and (with ioev) an
+ * ioeventfd on QueueNotify at window base + 0x50 matching each queue index.
+ * Build phase, before loop runs. 0 or -errno. Without this call,
+ * notifications are served synchronously (unit tests, fuzzing).
+ */
+int virtio_mmio_attach_notify(struct virtio_mmio *m, struct event_loop *loop, const struct ioevent_ctl *ioev,
+			      uint64_t base);
 
 /* Register window handler (bus_io_fn). */
 void virtio_mmio_io(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bool is_write);

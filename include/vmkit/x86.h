@@ -60,6 +60,12 @@
 #define X86_LAPIC_BASE 0xfee00000ULL
 #define X86_HIGHMEM_BASE 0x100000000ULL
 #define X86_PCI_MMIO64_SIZE 0x4000000000ULL /* 256 GiB, 1 GiB aligned above RAM */
+/*
+ * PCI INTx: slot S pin P (0 = INTA) reaches IOAPIC GSI 20 + (S + P) % 4
+ * (the swizzle of the DSDT _PRT; GSIs 16-19 are the virtio-mmio lines).
+ */
+#define X86_PCI_INTX_GSI_BASE 20
+#define X86_PCI_INTX_GSI(slot, pin) (X86_PCI_INTX_GSI_BASE + ((slot) + (pin)) % 4)
 #define X86_PCI_IO_BASE 0xc000U
 #define X86_PCI_IO_END 0x10000U
 

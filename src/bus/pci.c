@@ -326,6 +326,8 @@ void pci_config_access(struct pci_bus *pb, uint8_t bus, uint8_t devfn, uint32_t 
 	} else if (is_write) {
 		cfg_write(d, off, data, size);
 	} else {
+		if (d->cfg_read)
+			d->cfg_read(d, off, size);
 		memcpy(data, d->cfg + off, size);
 	}
 	pthread_mutex_unlock(&pb->lock);
@@ -554,6 +556,8 @@ int pci_bus_assign_bars(struct pci_bus *pb, uint64_t mmio32_base, uint64_t mmio3
 		}
 		put_le16(d->cfg + PCI_COMMAND, cmd);
 		update_mappings(d);
+		if (d->cfg_written)
+			d->cfg_written(d, PCI_COMMAND, 2);
 	}
 	pthread_mutex_unlock(&pb->lock);
 	free(refs);

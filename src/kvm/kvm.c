@@ -17,6 +17,7 @@ int kvm_open(struct kvm *k, const char *path, char *err, size_t errlen)
 
 	memset(k, 0, sizeof(*k));
 	k->vm_fd = -1;
+	pthread_mutex_init(&k->routes_lock, NULL);
 	k->dev_fd = open(path, O_RDWR | O_CLOEXEC);
 	if (k->dev_fd < 0) {
 		ret = -errno;
@@ -64,6 +65,9 @@ void kvm_close(struct kvm *k)
 	if (k->dev_fd >= 0)
 		close(k->dev_fd);
 	k->vm_fd = k->dev_fd = -1;
+	free(k->routes);
+	k->routes = NULL;
+	k->routes_ready = false;
 }
 
 int kvm_check_extension(struct kvm *k, long cap)

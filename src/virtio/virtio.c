@@ -124,6 +124,17 @@ out:
 	pthread_mutex_unlock(&vdev->lock);
 }
 
+void virtio_dev_kick(struct virtio_dev *vdev, unsigned int q)
+{
+	pthread_mutex_lock(&vdev->lock);
+	/* s2.1.2: a device that needs reset stops processing until the driver resets it. */
+	if (q < vdev->ops->nr_queues && q < VIRTIO_MAX_QUEUES && vdev->qcfg[q].enabled &&
+	    (vdev->status & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_DEVICE_NEEDS_RESET)) == VIRTIO_STATUS_DRIVER_OK &&
+	    vdev->ops->queue_notify)
+		vdev->ops->queue_notify(vdev->impl, vdev, q);
+	pthread_mutex_unlock(&vdev->lock);
+}
+
 void virtio_dev_notify_queue(struct virtio_dev *vdev, unsigned int q)
 {
 	if (q >= VIRTIO_MAX_QUEUES || !virtq_should_notify(&vdev->vq[q]))

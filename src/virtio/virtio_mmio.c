@@ -8,6 +8,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "vmkit/log.h"
 #include "vmkit/util.h"
@@ -45,8 +48,19 @@
 #define MMIO_VERSION 2
 #define VMKIT_VENDOR_ID 0x4b4d5600 /* "\0VMK" */
 
+struct mmio_kick {
+	struct virtio_mmio *m;
+	unsigned int q;
+	int fd;
+	bool registered;
+};
+
 struct virtio_mmio {
 	struct virtio_dev vdev;
+	struct event_loop *loop; /* NULL: kicks are served on the writing thread */
+	const struct ioevent_ctl *ioev;
+	uint64_t base;
+	struct mmio_kick kicks[VIRTIO_MAX_QUEUES];
 	struct irq_line irq;
 	pthread_mutex_t lock;     /* selectors and queue setup */
 	pthread_mutex_t irq_lock; /* the interrupt line level */
@@ -91,6 +105,8 @@ struct virtio_mmio *virtio_mmio_create(const struct virtio_device_ops *ops, void
 		return NULL;
 	virtio_dev_init(&m->vdev, ops, impl, mem, &mmio_irq_ops, m);
 	m->irq = *irq;
+	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		m->kicks[q] = (struct mmio_kick){ .m = m, .q = q, .fd = -1 };
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_mutex_init(&m->irq_lock, NULL);
 	return m;
@@ -100,12 +116,60 @@ void virtio_mmio_destroy(struct virtio_mmio *m)
 {
 	if (!m)
 		return;
+	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+		struct mmio_kick *k = &m->kicks[q];
+		if (k->registered)
+			m->ioev->set(m->ioev->ctx, false, m->base + REG_QUEUE_NOTIFY, 4, true, q, k->fd, false);
+		if (k->fd >= 0) {
+			event_loop_del(m->loop, k->fd);
+			close(k->fd);
+		}
+	}
 	if (m->vdev.ops->destroy)
 		m->vdev.ops->destroy(m->vdev.impl);
 	pthread_mutex_destroy(&m->lock);
 	pthread_mutex_destroy(&m->irq_lock);
 	pthread_mutex_destroy(&m->vdev.lock);
 	free(m);
+}
+
+static void kick_event(void *opaque, uint32_t events)
+{
+	struct mmio_kick *k = opaque;
+	uint64_t n;
+
+	if (read(k->fd, &n, sizeof(n)) == sizeof(n))
+		virtio_dev_kick(&k->m->vdev, k->q);
+}
+
+int virtio_mmio_attach_notify(struct virtio_mmio *m, struct event_loop *loop, const struct ioevent_ctl *ioev,
+			      uint64_t base)
+{
+	m->loop = loop;
+	m->ioev = ioev;
+	m->base = base;
+	for (unsigned int q = 0; q < m->vdev.ops->nr_queues && q < VIRTIO_MAX_QUEUES; q++) {
+		struct mmio_kick *k = &m->kicks[q];
+		int r;
+
+		k->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (k->fd < 0)
+			return -errno;
+		r = event_loop_add(loop, k->fd, EPOLLIN, kick_event, k);
+		if (r) {
+			close(k->fd);
+			k->fd = -1;
+			return r;
+		}
+		/*
+		 * s4.2.2: QueueNotify takes the queue index; one ioeventfd per
+		 * queue with datamatch. Failure is not fatal: the write then
+		 * traps and is forwarded to the same eventfd.
+		 */
+		if (ioev && ioev->set(ioev->ctx, false, base + REG_QUEUE_NOTIFY, 4, true, q, k->fd, true) == 0)
+			k->registered = true;
+	}
+	return 0;
 }
 
 struct virtio_dev *virtio_mmio_dev(struct virtio_mmio *m)
@@ -257,15 +321,23 @@ void virtio_mmio_io(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bo
 	}
 	if (is_write && off == REG_QUEUE_NOTIFY) {
 		/*
-		 * Kicks go straight to the device, outside the transport lock, so
-		 * that a device completing requests can raise interrupts.
+		 * Kicks go to the device outside the transport lock, so that a
+		 * device completing requests can raise interrupts.
 		 * VIRTIO_F_NOTIFICATION_DATA is not offered: the value is the index.
 		 */
 		uint32_t q = get_le32(data);
-		if (q < v->ops->nr_queues && q < VIRTIO_MAX_QUEUES && v->qcfg[q].enabled &&
-		    (__atomic_load_n(&v->status, __ATOMIC_SEQ_CST) & VIRTIO_STATUS_DRIVER_OK) &&
-		    v->ops->queue_notify)
-			v->ops->queue_notify(v->impl, v, q);
+		uint64_t one = 1;
+
+		if (q >= v->ops->nr_queues || q >= VIRTIO_MAX_QUEUES)
+			return;
+		if (m->kicks[q].fd >= 0) {
+			/* Served on the I/O thread, like an ioeventfd hit. */
+			if (write(m->kicks[q].fd, &one, sizeof(one)) < 0) {
+				/* counter saturated: a wakeup is pending anyway */
+			}
+			return;
+		}
+		virtio_dev_kick(v, q);
 		return;
 	}
 	pthread_mutex_lock(&m->lock);

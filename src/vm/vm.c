@@ -20,6 +20,7 @@
 #include "vmkit/virtio_console.h"
 #include "vmkit/virtio_mmio.h"
 #include "vmkit/virtio_net.h"
+#include "vmkit/virtio_pci.h"
 #include "vmkit/virtio_rng.h"
 #include "vmkit/x86.h"
 #include "vmkit/x86_vcpu.h"
@@ -210,6 +211,54 @@ static int attach_virtio_mmio(struct vm *vm, const struct virtio_device_ops *ops
 		return r;
 	}
 	vm->nr_mmio_slots++;
+	r = virtio_mmio_attach_notify(m, &vm->io.loop, &vm->ioev_ctl, virtio_mmio_base(slot));
+	if (r) {
+		snprintf(err, errlen, "cannot set up notifications for %s: %s", what, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+static void virtio_pci_device_destroy(void *dev)
+{
+	virtio_pci_destroy(dev);
+}
+
+static const struct device_ops virtio_pci_device_ops = {
+	.name = "virtio-pci",
+	.destroy = virtio_pci_device_destroy,
+};
+
+/* Put a virtio device on the next free slot of PCI bus 0. Takes ownership of impl. */
+static int attach_virtio_pci(struct vm *vm, const struct virtio_device_ops *ops, void *impl, const char *what,
+			     char *err, size_t errlen)
+{
+	struct virtio_pci_env env = {
+		.mem = &vm->mem, .msi = &vm->msi_ctl, .ioev = &vm->ioev_ctl, .loop = &vm->io.loop,
+	};
+	struct virtio_pci *p = virtio_pci_create(ops, impl, &env);
+	struct pci_device *d;
+	struct irq_line line;
+	int r;
+
+	if (!p) {
+		snprintf(err, errlen, "cannot create %s on virtio-pci: out of memory or file descriptors", what);
+		return -ENOMEM;
+	}
+	r = vm_add_device(vm, &virtio_pci_device_ops, p);
+	if (r) {
+		snprintf(err, errlen, "cannot attach %s: %s", what, strerror(-r));
+		return r;
+	}
+	d = virtio_pci_device(p);
+	r = pci_bus_plug(&vm->pci, d, -1);
+	if (r) {
+		snprintf(err, errlen, "cannot attach %s: %s", what,
+			 r == -ENOSPC ? "PCI bus 0 is full (32 slots)" : strerror(-r));
+		return r;
+	}
+	line = vm_irq(vm, X86_PCI_INTX_GSI(d->devfn >> 3, 0));
+	virtio_pci_set_intx(p, &line);
 	return 0;
 }
 
@@ -218,9 +267,10 @@ int attach_virtio(struct vm *vm, const struct virtio_device_ops *ops, void *impl
 {
 	switch (vm_config_transport(&vm->cfg, t)) {
 	case VIRTIO_TRANSPORT_MMIO:
-	default:
-		/* TODO(pci): virtio-pci lands next; until then everything is on virtio-mmio. */
 		return attach_virtio_mmio(vm, ops, impl, what, err, errlen);
+	case VIRTIO_TRANSPORT_PCI:
+	default:
+		return attach_virtio_pci(vm, ops, impl, what, err, errlen);
 	}
 }
 
@@ -550,6 +600,8 @@ int vm_create(struct vm **out, const struct vm_config *cfg, char *err, size_t er
 		snprintf(err, errlen, "cannot create the in-kernel irqchip/PIT: %s", strerror(-r));
 		goto fail;
 	}
+	vm_irq_init(vm);
+	vm->irq_ready = true;
 	/* Phase 4: buses and the event loop */
 	if ((r = bus_init(&vm->pio, "pio")) || (r = bus_init(&vm->mmio, "mmio"))) {
 		snprintf(err, errlen, "cannot create buses: %s", strerror(-r));
@@ -562,6 +614,12 @@ int vm_create(struct vm **out, const struct vm_config *cfg, char *err, size_t er
 		goto fail;
 	}
 	vm->loop_ready = true;
+	r = iothread_init(&vm->io);
+	if (r) {
+		snprintf(err, errlen, "cannot create the I/O thread's loop: %s", strerror(-r));
+		goto fail;
+	}
+	vm->io_ready = true;
 	r = build_pci(vm, err, errlen);
 	if (r)
 		goto fail;
@@ -636,6 +694,11 @@ int vm_run(struct vm *vm)
 	if (vm->signal_fd >= 0)
 		event_loop_add(&vm->loop, vm->signal_fd, EPOLLIN, on_signal, vm);
 
+	r = iothread_start(&vm->io, "vmkit-io");
+	if (r) {
+		fprintf(stderr, "vmkit: cannot start the I/O thread: %s\n", strerror(-r));
+		return VMKIT_EXIT_ERROR;
+	}
 	r = vcpus_start(vm);
 	if (r) {
 		fprintf(stderr, "vmkit: cannot start vCPU threads: %s\n", strerror(-r));
@@ -648,6 +711,7 @@ int vm_run(struct vm *vm)
 	}
 	vm_stop(vm, VMKIT_EXIT_ERROR); /* no-op unless the loop ended by itself */
 	vcpus_join(vm);
+	iothread_stop(&vm->io);
 	return vm->exit_status;
 }
 
@@ -656,6 +720,8 @@ void vm_destroy(struct vm *vm)
 	if (!vm)
 		return;
 	vcpus_join(vm);
+	if (vm->io_ready)
+		iothread_stop(&vm->io); /* no queue is served past this point */
 	if (vm->vcpus) {
 		for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 			if (vm->vcpus[i].kv.fd >= 0 || vm->vcpus[i].kv.run)
@@ -676,6 +742,10 @@ void vm_destroy(struct vm *vm)
 	display_free(vm);
 	if (vm->pci_ready)
 		pci_bus_destroy(&vm->pci);
+	if (vm->io_ready)
+		iothread_destroy(&vm->io);
+	if (vm->irq_ready)
+		vm_irq_destroy(vm);
 	if (vm->signal_fd >= 0)
 		close(vm->signal_fd);
 	if (vm->loop_ready)

@@ -11,6 +11,8 @@
 #include "vmkit/chardev.h"
 #include "vmkit/dev.h"
 #include "vmkit/event.h"
+#include "vmkit/iothread.h"
+#include "vmkit/irq.h"
 #include "vmkit/kvm.h"
 #include "vmkit/mem.h"
 #include "vmkit/pci.h"
@@ -23,6 +25,15 @@ struct vcpu {
 	struct kvm_vcpu kv;
 	pthread_t thread;
 	bool thread_started;
+};
+
+/* One MSI vector handed to a transport (vm_irq.c). */
+struct vm_msi {
+	uint32_t gsi;
+	int fd; /* irqfd on gsi; -1: inject with KVM_SIGNAL_MSI */
+	bool routed;
+	uint64_t addr;
+	uint32_t data;
 };
 
 struct vm {
@@ -56,6 +67,16 @@ struct vm {
 	int monitor_fd;
 	int ptr_x, ptr_y, ptr_buttons; /* last VNC pointer state (VNC thread only) */
 	bool ptr_valid;
+	/* Virtio queue notifications are served here (vmkit-io thread). */
+	struct iothread io;
+	bool io_ready;
+	/* MSI vectors (vm_irq.c); the array only grows during the build phase. */
+	pthread_mutex_t msi_lock;
+	bool irq_ready;
+	struct vm_msi *msi;
+	unsigned int nr_msi, cap_msi;
+	struct msi_ctl msi_ctl;
+	struct ioevent_ctl ioev_ctl;
 	/* Boot images, read before anything else is built; freed once loaded. */
 	uint8_t *kernel, *initrd;
 	size_t kernel_len, initrd_len;
@@ -114,6 +135,10 @@ int display_build(struct vm *vm, char *err, size_t errlen);
 void display_stop(struct vm *vm);
 /* Free what display_build kept (the font), after the devices. */
 void display_free(struct vm *vm);
+
+/* MSI vectors and ioeventfds for transports (vm_irq.c); after the irqchip exists. */
+void vm_irq_init(struct vm *vm);
+void vm_irq_destroy(struct vm *vm);
 
 /* Start/join the vCPU threads (vcpu.c). */
 int vcpus_start(struct vm *vm);

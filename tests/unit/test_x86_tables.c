@@ -193,6 +193,8 @@ struct aml_walk {
 	bool s5;
 	unsigned int s5_n;
 	uint64_t s5_vals[8];
+	unsigned int prt_n; /* \_SB.PCI0._PRT entries: address, pin, source, GSI */
+	uint64_t prt[128][4];
 };
 
 enum val_kind { VAL_INT, VAL_STR, VAL_BUF, VAL_PKG };
@@ -204,6 +206,8 @@ struct val {
 	size_t len;
 	unsigned int pkg_n;
 	uint64_t pkg[8];
+	unsigned int sub_n; /* nested packages of up to 8 integers (e.g. _PRT entries) */
+	uint64_t sub[128][4];
 };
 
 static bool parse_pkglen(const uint8_t **p, const uint8_t *end, size_t *body)
@@ -338,7 +342,7 @@ static bool parse_data(const uint8_t **p, const uint8_t *end, struct val *v)
 		v->len = (size_t)size;
 		return true;
 	}
-	case 0x12: { /* Package: PkgLength NumElements elements (integers here) */
+	case 0x12: { /* Package: PkgLength NumElements elements (integers, or packages of integers) */
 		const uint8_t *pend;
 		(*p)++;
 		if (!parse_pkglen(p, end, &len) || len < 1)
@@ -347,9 +351,17 @@ static bool parse_data(const uint8_t **p, const uint8_t *end, struct val *v)
 		v->kind = VAL_PKG;
 		v->pkg_n = **p;
 		(*p)++;
-		for (unsigned int i = 0; i < v->pkg_n; i++)
-			if (i >= ARRAY_SIZE(v->pkg) || !parse_int(p, pend, &v->pkg[i]))
+		for (unsigned int i = 0; i < v->pkg_n; i++) {
+			if (*p < pend && **p == 0x12) {
+				static struct val sub; /* one nesting level: not reentered */
+				if (v->sub_n >= ARRAY_SIZE(v->sub) || !parse_data(p, pend, &sub) || sub.sub_n ||
+				    sub.pkg_n > 4)
+					return false;
+				memcpy(v->sub[v->sub_n++], sub.pkg, sizeof(v->sub[0]));
+			} else if (i >= ARRAY_SIZE(v->pkg) || !parse_int(p, pend, &v->pkg[i])) {
 				return false;
+			}
+		}
 		return *p == pend;
 	}
 	default:
@@ -411,6 +423,13 @@ static bool parse_terms(struct aml_walk *w, const uint8_t *p, const uint8_t *end
 			}
 			if (!dev)
 				continue;
+			if (!strcmp(name, "_PRT")) {
+				if (v.kind != VAL_PKG || v.sub_n != v.pkg_n)
+					return false;
+				w->prt_n = v.sub_n;
+				memcpy(w->prt, v.sub, sizeof(w->prt));
+				continue;
+			}
 			if (!strcmp(name, "_HID") && v.kind == VAL_STR) {
 				snprintf(dev->hid_str, sizeof(dev->hid_str), "%.*s", (int)v.len, (const char *)v.p);
 			} else if (!strcmp(name, "_CRS")) {
@@ -807,6 +826,17 @@ static void check_dsdt(const uint8_t *dsdt, const struct acpi_config *cfg)
 	assert_int_equal(dsdt[8], 2); /* 64-bit integers */
 	memset(&w, 0, sizeof(w));
 	assert_true(parse_terms(&w, dsdt + 36, dsdt + len, "", NULL));
+
+	/* PCI0._PRT: slot S pin P -> GSI 20 + (S + P) % 4, static (source 0) */
+	assert_int_equal(w.prt_n, 128);
+	for (unsigned int i = 0; i < w.prt_n; i++) {
+		unsigned int slot = (unsigned int)(w.prt[i][0] >> 16), pin = (unsigned int)w.prt[i][1];
+		assert_int_equal(w.prt[i][0] & 0xffff, 0xffff);
+		assert_true(slot < 32 && pin < 4);
+		assert_int_equal(w.prt[i][2], 0);
+		assert_int_equal(w.prt[i][3], X86_PCI_INTX_GSI(slot, pin));
+	}
+	assert_int_equal(w.prt[1 * 4 + 0][3], 21); /* slot 1 INTA */
 
 	/* \_S5 = {5, 5, 0, 0} */
 	assert_true(w.s5);

@@ -169,6 +169,30 @@ static void build_dsdt_body(struct aml *a, const struct acpi_config *cfg)
 	crs(&pci, &res);
 	aml_free(&res);
 
+	/*
+	 * _PRT (ACPI 6.4 s6.2.13): static routing, no link devices. Every
+	 * slot's INTA-INTD reach IOAPIC GSIs 20-23 with the usual swizzle;
+	 * Source 0 means SourceIndex is the GSI itself (level, shared).
+	 */
+	aml_init(&elems);
+	for (unsigned int slot = 0; slot < 32; slot++) {
+		for (unsigned int pin = 0; pin < 4; pin++) {
+			struct aml ent;
+			aml_init(&ent);
+			aml_integer(&ent, ((uint64_t)slot << 16) | 0xffff); /* _ADR: any function */
+			aml_integer(&ent, pin);
+			aml_integer(&ent, 0);
+			aml_integer(&ent, X86_PCI_INTX_GSI(slot, pin));
+			aml_package(&elems, 4, &ent);
+			aml_free(&ent);
+		}
+	}
+	aml_init(&pkg);
+	aml_package(&pkg, 128, &elems);
+	aml_name(&pci, "_PRT", &pkg);
+	aml_free(&elems);
+	aml_free(&pkg);
+
 	/* Legacy ISA devices behind the bridge */
 	isa_device(&pci, "COM1", "PNP0501", 1, X86_COM1_PORT, 8, 0, 0, X86_COM1_IRQ);
 	isa_device(&pci, "RTC", "PNP0B00", 0, X86_RTC_PORT, 2, 0, 0, X86_RTC_IRQ);
