@@ -130,7 +130,9 @@ def test_seabios_boots_mbr_int10_int13(tmp_path):
     assert "qemu/e820: addr 0x0000000000000000 len 0x0000000010000000 [RAM]" in fwlog
     assert "table(50434146)=" in fwlog and "(via xsdt)" in fwlog
     assert "ACPI: parse DSDT" in fwlog
-    assert "1: /virtio-mmio@00000000feb00000/disk@0,0" in fwlog
+    # virtio-pci is the default transport: the disk is the function in slot 1
+    assert "1: /pci@i0cf8/scsi@1/disk@0,0" in fwlog
+    assert "found virtio-blk at 00:01.0" in fwlog and "using modern (1.0) virtio mode" in fwlog
     assert "Booting from 0000:7c00" in fwlog
 
 
