@@ -51,4 +51,12 @@ int guest_mem_write(const struct guest_mem *m, uint64_t gpa, const void *buf, si
 /* Fill with zeroes; -EFAULT if not RAM. */
 int guest_mem_zero(const struct guest_mem *m, uint64_t gpa, size_t len);
 
+/*
+ * Give the host pages behind [gpa, gpa+len) back to the host kernel
+ * (madvise MADV_DONTNEED: the process RSS drops; the guest reads zeroes if it
+ * touches them again). gpa and len must be 4 KiB aligned and the range
+ * entirely RAM: -EINVAL / -EFAULT otherwise. Any thread.
+ */
+int guest_mem_discard(const struct guest_mem *m, uint64_t gpa, uint64_t len);
+
 #endif

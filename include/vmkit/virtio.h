@@ -142,6 +142,13 @@ void virtio_dev_needs_reset(struct virtio_dev *vdev);
  */
 void virtio_dev_kick(struct virtio_dev *vdev, unsigned int q);
 
+/*
+ * Device-side helper: the device changed its configuration space (s2.5.1):
+ * bump config_generation and send a configuration change interrupt. Any
+ * thread; do not hold vdev->lock.
+ */
+void virtio_dev_config_changed(struct virtio_dev *vdev);
+
 /* Device-side helper: interrupt the driver for queue q if it wants one. */
 void virtio_dev_notify_queue(struct virtio_dev *vdev, unsigned int q);
 

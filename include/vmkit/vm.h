@@ -66,6 +66,17 @@ struct vm_config {
 	const char *vga;     /* "std", "none"; NULL: std with --vnc, else none */
 	const char *vnc;     /* --vnc HOST:PORT|unix:PATH[,password-file=PATH] */
 	const char *monitor; /* --monitor unix:PATH (screenshot socket) */
+	/* --balloon[=target=SIZE,control=PATH,deflate-on-oom,reporting] */
+	bool balloon;
+	uint64_t balloon_target; /* bytes */
+	char balloon_control[4096]; /* empty: none */
+	bool balloon_deflate_on_oom;
+	bool balloon_reporting;
+	enum virtio_transport balloon_transport; /* ,transport=pci|mmio */
+	/* --vsock CID[,path=SOCKPATH] */
+	uint64_t vsock_cid; /* 0: no vsock device */
+	char vsock_path[108]; /* sun_path; empty: no host socket */
+	enum virtio_transport vsock_transport; /* ,transport=pci|mmio */
 };
 
 #define VM_DEFAULT_FIRMWARE "/usr/share/seabios/bios-256k.bin"

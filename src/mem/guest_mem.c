@@ -102,3 +102,22 @@ int guest_mem_zero(const struct guest_mem *m, uint64_t gpa, size_t len)
 	memset(p, 0, len);
 	return 0;
 }
+
+int guest_mem_discard(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+	void *p;
+
+	if ((gpa | len) & 4095)
+		return -EINVAL;
+	p = guest_mem_ptr(m, gpa, len);
+	if (!p)
+		return -EFAULT;
+	/*
+	 * Guest RAM is a private anonymous mapping: DONTNEED frees the pages now
+	 * and KVM's MMU notifier drops its mappings of them; later guest accesses
+	 * fault in fresh zero pages.
+	 */
+	if (len && madvise(p, len, MADV_DONTNEED) < 0)
+		return -errno;
+	return 0;
+}

@@ -135,6 +135,16 @@ void virtio_dev_kick(struct virtio_dev *vdev, unsigned int q)
 	pthread_mutex_unlock(&vdev->lock);
 }
 
+void virtio_dev_config_changed(struct virtio_dev *vdev)
+{
+	__atomic_add_fetch(&vdev->config_generation, 1, __ATOMIC_SEQ_CST);
+	if (!(__atomic_load_n(&vdev->status, __ATOMIC_SEQ_CST) & VIRTIO_STATUS_DRIVER_OK))
+		return; /* the driver reads the config when it starts anyway */
+	__atomic_or_fetch(&vdev->isr, VIRTIO_ISR_CONFIG, __ATOMIC_SEQ_CST);
+	if (vdev->irq && vdev->irq->config)
+		vdev->irq->config(vdev);
+}
+
 void virtio_dev_notify_queue(struct virtio_dev *vdev, unsigned int q)
 {
 	if (q >= VIRTIO_MAX_QUEUES || !virtq_should_notify(&vdev->vq[q]))

@@ -68,6 +68,22 @@ const char run_usage[] =
 	"      --monitor unix:PATH\n"
 	"                        a control socket; `vmkit screenshot --socket PATH\n"
 	"                        OUT.png` saves the screen as PNG\n"
+	"                        (virtio-mmio; at most 4 virtio devices in all)\n"
+	"      --balloon[=OPTS]  a virtio-balloon device; OPTS, comma-separated:\n"
+	"                        target=SIZE initial balloon size (default 0),\n"
+	"                        control=PATH on SIGUSR2 read a new target size\n"
+	"                        from PATH, ask the guest for statistics and write\n"
+	"                        the balloon state to PATH.status,\n"
+	"                        deflate-on-oom (the guest may deflate under memory\n"
+	"                        pressure), reporting (free page reporting: the\n"
+	"                        guest's free memory is returned to the host),\n"
+	"                        transport=pci|mmio\n"
+	"      --vsock CID[,path=SOCKPATH][,transport=pci|mmio]\n"
+	"                        a virtio-vsock device, guest CID >= 3. Host programs\n"
+	"                        connect to the UNIX socket SOCKPATH and send\n"
+	"                        \"CONNECT <port>\\n\" (answer \"OK <hostport>\\n\") to\n"
+	"                        reach a guest listener; guest connections to host\n"
+	"                        port P go to the UNIX socket SOCKPATH_P\n"
 	"  -h, --help            show this help\n"
 	"\n"
 	"On a terminal, --console stdio switches it to raw mode (restored on exit);\n"
@@ -362,10 +378,91 @@ static int parse_net(const char *arg, struct vm_config *c, char *err, size_t err
 	return 0;
 }
 
+/* [target=SIZE][,control=PATH][,deflate-on-oom][,reporting][,transport=pci|mmio] */
+static int parse_balloon(const char *arg, struct vm_config *c, char *err, size_t errlen)
+{
+	const char *o = arg;
+
+	c->balloon = true;
+	for (; o && *o; o = strchr(o, ',') ? strchr(o, ',') + 1 : NULL) {
+		const char *end = strchr(o, ',');
+		size_t len = end ? (size_t)(end - o) : strlen(o);
+		int t = run_option_transport(o, len, "--balloon", &c->balloon_transport, err, errlen);
+		char val[4096];
+
+		if (t < 0)
+			return -EINVAL;
+		if (t > 0)
+			continue;
+		if (len > 7 && !strncmp(o, "target=", 7) && len - 7 < 64) {
+			memcpy(val, o + 7, len - 7);
+			val[len - 7] = '\0';
+			if (parse_size(val, &c->balloon_target)) {
+				snprintf(err, errlen, "invalid --balloon target '%s' (expected a size such as 64M)", val);
+				return -EINVAL;
+			}
+		} else if (len > 8 && !strncmp(o, "control=", 8) && len - 8 < sizeof(c->balloon_control)) {
+			memcpy(c->balloon_control, o + 8, len - 8);
+			c->balloon_control[len - 8] = '\0';
+		} else if (len == 14 && !strncmp(o, "deflate-on-oom", 14)) {
+			c->balloon_deflate_on_oom = true;
+		} else if (len == 9 && !strncmp(o, "reporting", 9)) {
+			c->balloon_reporting = true;
+		} else {
+			snprintf(err, errlen,
+				 "invalid --balloon option '%.*s' (expected target=SIZE, control=PATH, deflate-on-oom, reporting or transport=pci|mmio)",
+				 (int)len, o);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* CID[,path=SOCKPATH] */
+static int parse_vsock(const char *arg, struct vm_config *c, char *err, size_t errlen)
+{
+	const char *comma = strchr(arg, ',');
+	size_t n = comma ? (size_t)(comma - arg) : strlen(arg);
+	char cid[32];
+
+	if (n == 0 || n >= sizeof(cid)) {
+		snprintf(err, errlen, "invalid --vsock '%s' (expected CID[,path=SOCKPATH])", arg);
+		return -EINVAL;
+	}
+	memcpy(cid, arg, n);
+	cid[n] = '\0';
+	/* CIDs 0-2 are reserved (hypervisor, local, host); 0xffffffff is VMADDR_CID_ANY (s5.10.4). */
+	if (parse_uint(cid, 3, 0xfffffffeULL, &c->vsock_cid)) {
+		snprintf(err, errlen, "invalid --vsock CID '%s' (expected 3-4294967294)", cid);
+		return -EINVAL;
+	}
+	c->vsock_path[0] = '\0';
+	for (const char *opt = comma; opt; opt = strchr(opt + 1, ',')) {
+		const char *o = opt + 1, *end = strchr(o, ',');
+		size_t len = end ? (size_t)(end - o) : strlen(o);
+		int t = run_option_transport(o, len, "--vsock", &c->vsock_transport, err, errlen);
+
+		if (t < 0)
+			return -EINVAL;
+		if (t > 0)
+			continue;
+		/* SOCKPATH_P must fit in sun_path too: keep room for "_4294967295". */
+		if (len <= 5 || strncmp(o, "path=", 5) || len - 5 + 11 >= sizeof(c->vsock_path)) {
+			snprintf(err, errlen,
+				 "invalid --vsock option '%.*s' (expected path=SOCKPATH, at most %zu bytes, or transport=pci|mmio)",
+				 (int)len, o, sizeof(c->vsock_path) - 12);
+			return -EINVAL;
+		}
+		memcpy(c->vsock_path, o + 5, len - 5);
+		c->vsock_path[len - 5] = '\0';
+	}
+	return 0;
+}
+
 int run_options_parse(int argc, char **argv, struct vm_config *c, char *err, size_t errlen)
 {
 	enum { OPT_CONSOLE = 256, OPT_DISK, OPT_RNG, OPT_VIRTIO_TRANSPORT, OPT_FIRMWARE, OPT_FIRMWARE_LOG, OPT_NET,
-	       OPT_VGA, OPT_VNC, OPT_MONITOR };
+	       OPT_VGA, OPT_VNC, OPT_MONITOR, OPT_BALLOON, OPT_VSOCK };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, 'k' }, { "initrd", required_argument, NULL, 'i' },
 		{ "cmdline", required_argument, NULL, 'a' }, { "memory", required_argument, NULL, 'm' },
@@ -379,6 +476,8 @@ int run_options_parse(int argc, char **argv, struct vm_config *c, char *err, siz
 		{ "vga", required_argument, NULL, OPT_VGA },
 		{ "vnc", required_argument, NULL, OPT_VNC },
 		{ "monitor", required_argument, NULL, OPT_MONITOR },
+		{ "balloon", optional_argument, NULL, OPT_BALLOON },
+		{ "vsock", required_argument, NULL, OPT_VSOCK },
 		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
@@ -472,6 +571,14 @@ int run_options_parse(int argc, char **argv, struct vm_config *c, char *err, siz
 			}
 			c->monitor = optarg;
 			break;
+		case OPT_BALLOON:
+			if (parse_balloon(optarg ? optarg : "", c, err, errlen))
+				return -EINVAL;
+			break;
+		case OPT_VSOCK:
+			if (parse_vsock(optarg, c, err, errlen))
+				return -EINVAL;
+			break;
 		case 'h':
 			return 1;
 		case ':':
@@ -507,5 +614,9 @@ int run_options_parse(int argc, char **argv, struct vm_config *c, char *err, siz
 	}
 	if (!c->kernel && !c->firmware)
 		c->firmware = VM_DEFAULT_FIRMWARE;
+	if (c->balloon && c->balloon_target > c->mem_size) {
+		snprintf(err, errlen, "--balloon target is larger than the guest's memory");
+		return -EINVAL;
+	}
 	return 0;
 }

@@ -16,12 +16,14 @@
 #include "vmkit/boot.h"
 #include "vmkit/log.h"
 #include "vmkit/util.h"
+#include "vmkit/virtio_balloon.h"
 #include "vmkit/virtio_blk.h"
 #include "vmkit/virtio_console.h"
 #include "vmkit/virtio_mmio.h"
 #include "vmkit/virtio_net.h"
 #include "vmkit/virtio_pci.h"
 #include "vmkit/virtio_rng.h"
+#include "vmkit/virtio_vsock.h"
 #include "vmkit/x86.h"
 #include "vmkit/x86_vcpu.h"
 
@@ -326,6 +328,40 @@ static int build_virtio(struct vm *vm, char *err, size_t errlen)
 		r = attach_virtio(vm, virtio_net_ops(net), net, "virtio-net", nc->transport, err, errlen);
 		if (r)
 			return r;
+	}
+	if (vm->cfg.balloon) {
+		struct virtio_balloon_params bp = {
+			.target = vm->cfg.balloon_target,
+			.control = vm->cfg.balloon_control[0] ? vm->cfg.balloon_control : NULL,
+			.deflate_on_oom = vm->cfg.balloon_deflate_on_oom,
+			.reporting = vm->cfg.balloon_reporting,
+		};
+		struct virtio_balloon *b = virtio_balloon_create(&bp, vm->mem.total);
+
+		if (!b) {
+			snprintf(err, errlen, "out of memory creating virtio-balloon");
+			return -ENOMEM;
+		}
+		r = attach_virtio(vm, &virtio_balloon_ops, b, "virtio-balloon", vm->cfg.balloon_transport, err,
+				  errlen);
+		if (r)
+			return r;
+		vm->balloon = b;
+	}
+	if (vm->cfg.vsock_cid) {
+		struct virtio_vsock *vs = virtio_vsock_create(vm->cfg.vsock_cid, vm->cfg.vsock_path, err, errlen);
+
+		if (!vs)
+			return -EINVAL;
+		r = attach_virtio(vm, &virtio_vsock_ops, vs, "virtio-vsock", vm->cfg.vsock_transport, err, errlen);
+		if (r)
+			return r;
+		r = virtio_vsock_start(vs);
+		if (r) {
+			snprintf(err, errlen, "cannot start the virtio-vsock thread: %s", strerror(-r));
+			return r;
+		}
+		vm->vsock = vs;
 	}
 	if (vm->cfg.rng) {
 		struct virtio_rng *rng = virtio_rng_create();
@@ -674,6 +710,13 @@ static void on_signal(void *opaque, uint32_t events)
 
 	if (read(vm->signal_fd, &si, sizeof(si)) != sizeof(si))
 		return;
+	if (si.ssi_signo == SIGUSR2) {
+		/* The balloon's control file (see --help): a new target, fresh statistics. */
+		int r = vm->balloon ? virtio_balloon_control(vm->balloon) : -ENODEV;
+		if (r)
+			log_warn("SIGUSR2: balloon control failed: %s", strerror(-r));
+		return;
+	}
 	fprintf(stderr, "\r\nvmkit: stopping on signal %u\r\n", si.ssi_signo);
 	vm_stop(vm, 128 + (int)si.ssi_signo);
 }
@@ -688,6 +731,7 @@ int vm_run(struct vm *vm)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	vm->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);

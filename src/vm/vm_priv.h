@@ -49,6 +49,8 @@ struct vm {
 	struct chardev *console;    /* the user's terminal/file/pty */
 	struct chardev *serial_chr; /* COM1's backend: console, or "none" with --console virtio */
 	bool virtio_console;
+	struct virtio_balloon *balloon; /* owned by its transport; SIGUSR2 drives its control file */
+	struct virtio_vsock *vsock;     /* owned by its transport; its I/O thread starts in vm_run */
 	struct device *devices; /* reset/save/destroy in list order */
 	struct vcpu *vcpus;
 	unsigned int nr_vcpus;

@@ -51,7 +51,7 @@ def test_unknown_command():
 def test_help_documents_options_and_exit_statuses():
     rc, out, _ = run("run", "--help")
     assert rc == 0
-    for opt in ["--kernel", "--initrd", "--cmdline", "--memory", "--cpus", "--console", "--disk", "--rng", "Exit status", "Ctrl-A x"]:
+    for opt in ["--kernel", "--initrd", "--cmdline", "--memory", "--cpus", "--console", "--disk", "--rng", "--balloon", "--vsock", "Exit status", "Ctrl-A x"]:
         assert opt in out
 
 

@@ -293,6 +293,64 @@ static void test_display(void **state)
 	assert_int_equal(PARSE(&c, err, "-k", "x", "--monitor", "unix:"), -EINVAL);
 }
 
+static void test_balloon_vsock(void **state)
+{
+	struct vm_config c;
+	char err[256];
+
+	assert_int_equal(PARSE(&c, err, "-k", "x"), 0);
+	assert_false(c.balloon);
+	assert_int_equal(c.vsock_cid, 0);
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--balloon"), 0);
+	assert_true(c.balloon);
+	assert_int_equal(c.balloon_target, 0);
+	assert_string_equal(c.balloon_control, "");
+	assert_false(c.balloon_reporting);
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--balloon=target=64M,control=/tmp/b ctl,deflate-on-oom,reporting"), 0);
+	assert_int_equal(c.balloon_target, 64 * MiB);
+	assert_string_equal(c.balloon_control, "/tmp/b ctl");
+	assert_true(c.balloon_deflate_on_oom);
+	assert_true(c.balloon_reporting);
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--balloon=target=lots"), -EINVAL);
+	assert_non_null(strstr(err, "invalid --balloon target 'lots'"));
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--balloon=bogus"), -EINVAL);
+	assert_non_null(strstr(err, "invalid --balloon option 'bogus'"));
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--balloon=control="), -EINVAL);
+	assert_int_equal(PARSE(&c, err, "-k", "x", "-m", "64M", "--balloon=target=128M"), -EINVAL);
+	assert_non_null(strstr(err, "larger than the guest's memory"));
+
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--vsock", "3"), 0);
+	assert_int_equal(c.vsock_cid, 3);
+	assert_string_equal(c.vsock_path, "");
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--vsock", "4294967294,path=/tmp/v.sock"), 0);
+	assert_int_equal(c.vsock_cid, 4294967294ULL);
+	assert_string_equal(c.vsock_path, "/tmp/v.sock");
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--vsock", "2"), -EINVAL);
+	assert_non_null(strstr(err, "invalid --vsock CID '2'"));
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--vsock", "4294967295"), -EINVAL);
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--vsock", "abc"), -EINVAL);
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--vsock", ",path=/x"), -EINVAL);
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--vsock", "3,sock=/x"), -EINVAL);
+	assert_non_null(strstr(err, "invalid --vsock option 'sock=/x'"));
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--vsock", "3,path="), -EINVAL);
+	char longpath[200];
+	memset(longpath, 'a', sizeof(longpath));
+	memcpy(longpath, "3,path=/", 8);
+	longpath[sizeof(longpath) - 1] = '\0';
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--vsock", longpath), -EINVAL);
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--vsock"), -EINVAL);
+	/* transports */
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--balloon=transport=mmio,target=1M", "--vsock", "5,transport=pci,path=/p"), 0);
+	assert_int_equal(c.balloon_transport, VIRTIO_TRANSPORT_MMIO);
+	assert_int_equal(c.balloon_target, MiB);
+	assert_int_equal(c.vsock_transport, VIRTIO_TRANSPORT_PCI);
+	assert_string_equal(c.vsock_path, "/p");
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--balloon=transport=usb"), -EINVAL);
+	assert_non_null(strstr(err, "invalid --balloon transport 'usb'"));
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--vsock", "3,transport=isa"), -EINVAL);
+	assert_non_null(strstr(err, "invalid --vsock transport 'isa'"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -305,6 +363,7 @@ int main(void)
 		cmocka_unit_test(test_virtio_transport),
 		cmocka_unit_test(test_net),
 		cmocka_unit_test(test_display),
+		cmocka_unit_test(test_balloon_vsock),
 	};
 	return cmocka_run_group_tests_name("options", tests, NULL, NULL);
 }
