@@ -11,6 +11,7 @@
 #define VMKIT_BOOT_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "vmkit/mem.h"
@@ -36,6 +37,7 @@ struct boot_env {
 	const struct e820_entry *e820; /* the guest's memory map */
 	unsigned int nr_e820;
 	uint64_t rsdp_gpa; /* 0 if no ACPI */
+	bool vga_text;     /* a VGA card in 80x25 colour text mode (BIOS mode 3) */
 };
 
 struct boot_result {

@@ -47,6 +47,8 @@ struct ui_font {
 int ui_font_parse(struct ui_font *f, const uint8_t *buf, size_t len);
 /* Read (gunzip if needed) and parse path; one line in err on failure. */
 int ui_font_load(struct ui_font *f, const char *path, char *err, size_t errlen);
+/* A font without a font file: 8x16 boxes for every visible character. 0 or -ENOMEM. */
+int ui_font_fallback(struct ui_font *f);
 void ui_font_free(struct ui_font *f);
 /* The glyph bitmap (height rows of row_bytes, MSB = leftmost pixel) for a CP437 code. */
 const uint8_t *ui_font_glyph(const struct ui_font *f, uint8_t code);

@@ -77,6 +77,7 @@ struct vm_config {
 	uint64_t vsock_cid; /* 0: no vsock device */
 	char vsock_path[108]; /* sun_path; empty: no host socket */
 	enum virtio_transport vsock_transport; /* ,transport=pci|mmio */
+	bool tablet;         /* --tablet: virtio-input absolute pointer */
 };
 
 #define VM_DEFAULT_FIRMWARE "/usr/share/seabios/bios-256k.bin"

@@ -158,6 +158,19 @@ void boot_zero_page_common(uint8_t *zp, const struct boot_env *env)
 	}
 	zp[ZP_E820_ENTRIES] = (uint8_t)n;
 	put_le64(zp + ZP_ACPI_RSDP_ADDR, env->rsdp_gpa);
+	/*
+	 * struct screen_info at the start of the zero page (Linux boot protocol,
+	 * filled by the real-mode setup code from the BIOS): without a BIOS we
+	 * say what the VGA card powers on in, so vgacon uses it. orig_video_ega_bx
+	 * (0x0a) stays 0, meaning EGA/VGA rather than CGA.
+	 */
+	if (env->vga_text) {
+		zp[0x06] = 3;            /* orig_video_mode */
+		zp[0x07] = 80;           /* orig_video_cols */
+		zp[0x0e] = 25;           /* orig_video_lines */
+		zp[0x0f] = 0x22;         /* orig_video_isVGA = VIDEO_TYPE_VGAC */
+		put_le16(zp + 0x10, 16); /* orig_video_points: character height */
+	}
 }
 
 int boot_load(struct guest_mem *m, const struct boot_images *img, const struct boot_env *env,

@@ -255,6 +255,28 @@ int ui_font_load(struct ui_font *f, const char *path, char *err, size_t errlen)
 	return r;
 }
 
+int ui_font_fallback(struct ui_font *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->width = 8;
+	f->height = 16;
+	f->row_bytes = 1;
+	f->nr = 256;
+	f->glyphs = calloc(256, 16);
+	if (!f->glyphs)
+		return -ENOMEM;
+	for (unsigned int c = 0; c < 256; c++) {
+		uint8_t *g = f->glyphs + 16 * c;
+		f->cp437[c] = (uint16_t)c;
+		if (c == 0 || c == ' ' || c == 0xff)
+			continue;
+		g[2] = g[13] = 0x7e;
+		for (unsigned int y = 3; y < 13; y++)
+			g[y] = 0x42;
+	}
+	return 0;
+}
+
 void ui_font_free(struct ui_font *f)
 {
 	free(f->glyphs);

@@ -17,6 +17,7 @@
 #include "vmkit/log.h"
 #include "vmkit/util.h"
 #include "vmkit/vga.h"
+#include "vmkit/virtio_input.h"
 #include "vmkit/vnc.h"
 #include "vmkit/x86.h"
 
@@ -61,11 +62,19 @@ static void input_pointer(void *opaque, int x, int y, int buttons, int width, in
 	/* RFB buttons: bit 0 left, 1 middle, 2 right; PS/2: bit 0 left, 1 right, 2 middle. */
 	int ps2 = (buttons & 1) | ((buttons & 4) ? 2 : 0) | ((buttons & 2) ? 4 : 0);
 	int dx = vm->ptr_valid ? x - vm->ptr_x : 0, dy = vm->ptr_valid ? y - vm->ptr_y : 0;
+	/* RFB buttons 3 and 4 (masks 8, 16) are wheel up and down, one step per press. */
+	int pressed = buttons & ~vm->ptr_raw;
+	int wheel = (pressed & 8) ? 1 : (pressed & 16) ? -1 : 0;
 
-	(void)width;
-	(void)height;
-	if (dx || dy || ps2 != vm->ptr_buttons)
+	if (vm->tablet) {
+		/* Absolute: scale the screen position to the tablet's 0..32767 axes. */
+		uint32_t ax = width > 1 ? (uint32_t)((uint64_t)x * VIRTIO_INPUT_ABS_MAX / (uint32_t)(width - 1)) : 0;
+		uint32_t ay = height > 1 ? (uint32_t)((uint64_t)y * VIRTIO_INPUT_ABS_MAX / (uint32_t)(height - 1)) : 0;
+		virtio_input_tablet_event(vm->tablet, ax, ay, (unsigned int)ps2, wheel);
+	} else if (dx || dy || ps2 != vm->ptr_buttons) {
 		i8042_mouse_event(vm->kbc, dx, dy, ps2);
+	}
+	vm->ptr_raw = buttons;
 	vm->ptr_x = x;
 	vm->ptr_y = y;
 	vm->ptr_buttons = ps2;
@@ -160,6 +169,7 @@ static int monitor_listen(struct vm *vm, const char *path, char *err, size_t err
 int display_build(struct vm *vm, char *err, size_t errlen)
 {
 	struct vga_host host = { .map_vram = map_vram, .vram_dirty = vram_dirty, .ctx = vm };
+	const char *font;
 	int r;
 
 	if (vm->cfg.monitor) {
@@ -170,9 +180,20 @@ int display_build(struct vm *vm, char *err, size_t errlen)
 	/* Default: a display when someone can look at it (--vnc), none otherwise. */
 	if (vm->cfg.vga ? strcmp(vm->cfg.vga, "std") : !vm->cfg.vnc)
 		return 0;
-	r = ui_font_load(&vm->font, UI_DEFAULT_FONT, err, errlen);
-	if (r)
-		return r;
+	font = getenv("VMKIT_FONT");
+	if (!font || !*font)
+		font = UI_DEFAULT_FONT;
+	r = ui_font_load(&vm->font, font, err, errlen);
+	if (r) {
+		/* Text mode still works, as boxes: better than no VM. */
+		log_warn("%s; VGA text is drawn as boxes", err);
+		err[0] = '\0';
+		r = ui_font_fallback(&vm->font);
+		if (r) {
+			snprintf(err, errlen, "out of memory for the fallback font");
+			return r;
+		}
+	}
 	vm->font_loaded = true;
 	vm->vram_slot = kvm_reserve_slot(&vm->kvm);
 	vm->vga = vga_create(&host, &vm->font);
@@ -198,6 +219,19 @@ int display_build(struct vm *vm, char *err, size_t errlen)
 	    (r = bus_register(&vm->mmio, VGA_WINDOW_BASE, VGA_WINDOW_LEN, vga_window_io, vm->vga, "vga-window")) ||
 	    (r = pci_bus_plug(&vm->pci, vga_pci(vm->vga), -1)))
 		goto fail;
+	if (vm->cfg.tablet) {
+		vm->tablet = virtio_input_tablet_create();
+		if (!vm->tablet) {
+			snprintf(err, errlen, "out of memory creating the virtio-input tablet");
+			return -ENOMEM;
+		}
+		r = attach_virtio(vm, &virtio_input_ops, vm->tablet, "virtio-input tablet", VIRTIO_TRANSPORT_DEFAULT,
+				  err, errlen);
+		if (r) {
+			vm->tablet = NULL;
+			return r;
+		}
+	}
 	if (vm->cfg.vnc) {
 		struct vnc_spec spec;
 		struct ui_display d = { .render = vga_render, .opaque = vm->vga };

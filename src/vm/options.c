@@ -65,6 +65,8 @@ const char run_usage[] =
 	"                        :PORT (127.0.0.1) or unix:PATH; password-file holds\n"
 	"                        the VNC password on its first line (8 chars count).\n"
 	"                        Keys and pointer go to the PS/2 keyboard and mouse\n"
+	"      --tablet          a virtio-input tablet (absolute pointer) that follows\n"
+	"                        the VNC cursor, instead of PS/2 mouse motion\n"
 	"      --monitor unix:PATH\n"
 	"                        a control socket; `vmkit screenshot --socket PATH\n"
 	"                        OUT.png` saves the screen as PNG\n"
@@ -462,7 +464,7 @@ static int parse_vsock(const char *arg, struct vm_config *c, char *err, size_t e
 int run_options_parse(int argc, char **argv, struct vm_config *c, char *err, size_t errlen)
 {
 	enum { OPT_CONSOLE = 256, OPT_DISK, OPT_RNG, OPT_VIRTIO_TRANSPORT, OPT_FIRMWARE, OPT_FIRMWARE_LOG, OPT_NET,
-	       OPT_VGA, OPT_VNC, OPT_MONITOR, OPT_BALLOON, OPT_VSOCK };
+	       OPT_VGA, OPT_VNC, OPT_MONITOR, OPT_BALLOON, OPT_VSOCK, OPT_TABLET };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, 'k' }, { "initrd", required_argument, NULL, 'i' },
 		{ "cmdline", required_argument, NULL, 'a' }, { "memory", required_argument, NULL, 'm' },
@@ -478,6 +480,7 @@ int run_options_parse(int argc, char **argv, struct vm_config *c, char *err, siz
 		{ "monitor", required_argument, NULL, OPT_MONITOR },
 		{ "balloon", optional_argument, NULL, OPT_BALLOON },
 		{ "vsock", required_argument, NULL, OPT_VSOCK },
+		{ "tablet", no_argument, NULL, OPT_TABLET },
 		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
@@ -578,6 +581,9 @@ int run_options_parse(int argc, char **argv, struct vm_config *c, char *err, siz
 		case OPT_VSOCK:
 			if (parse_vsock(optarg, c, err, errlen))
 				return -EINVAL;
+			break;
+		case OPT_TABLET:
+			c->tablet = true;
 			break;
 		case 'h':
 			return 1;

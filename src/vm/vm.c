@@ -478,7 +478,7 @@ static int build_tables_and_load(struct vm *vm, struct boot_result *br, char *er
 		.initrd = vm->initrd, .initrd_len = vm->initrd_len,
 		.cmdline = vm->cfg.cmdline,
 	};
-	struct boot_env env = { .e820 = e820, .nr_e820 = (unsigned int)n, .rsdp_gpa = rsdp };
+	struct boot_env env = { .e820 = e820, .nr_e820 = (unsigned int)n, .rsdp_gpa = rsdp, .vga_text = vm->vga != NULL };
 	char lerr[256] = "";
 	r = boot_load(&vm->mem, &img, &env, br, lerr, sizeof(lerr));
 	if (r)

@@ -61,13 +61,14 @@ struct vm {
 	struct i8042 *kbc;
 	struct vga *vga;
 	struct vnc *vnc;
+	struct virtio_input *tablet; /* --tablet (owned by its transport device) */
 	struct ui_font font;
 	bool font_loaded;
 	unsigned int vram_slot;
 	uint8_t *vga_rom; /* vgabios for firmware boot */
 	size_t vga_rom_len;
 	int monitor_fd;
-	int ptr_x, ptr_y, ptr_buttons; /* last VNC pointer state (VNC thread only) */
+	int ptr_x, ptr_y, ptr_buttons, ptr_raw; /* last VNC pointer state (VNC thread only) */
 	bool ptr_valid;
 	/* Virtio queue notifications are served here (vmkit-io thread). */
 	struct iothread io;

@@ -268,7 +268,11 @@ static void test_display(void **state)
 	assert_null(c.vga);
 	assert_null(c.vnc);
 	assert_null(c.monitor);
-	assert_int_equal(PARSE(&c, err, "-k", "x", "--vga", "std", "--vnc", ":5901", "--monitor", "unix:/tmp/m"), 0);
+	assert_false(c.tablet);
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--vga", "std", "--vnc", ":5901", "--monitor", "unix:/tmp/m",
+			       "--tablet"),
+			 0);
+	assert_true(c.tablet);
 	assert_string_equal(c.vga, "std");
 	assert_string_equal(c.vnc, ":5901");
 	assert_string_equal(c.monitor, "unix:/tmp/m");

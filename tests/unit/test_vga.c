@@ -459,6 +459,13 @@ static void test_font_parsing(void **state)
 	assert_int_equal(font.cp437[0x07], 7);
 	ui_font_free(&font);
 	assert_int_equal(ui_font_parse(&font, psf1, 100), -EINVAL);
+
+	/* the fallback when no font file is usable: boxes for visible characters, blanks for spaces */
+	assert_int_equal(ui_font_fallback(&font), 0);
+	assert_int_equal(font.height, 16);
+	assert_int_equal(ui_font_glyph(&font, 'A')[5], 0x42);
+	assert_int_equal(ui_font_glyph(&font, ' ')[5], 0);
+	ui_font_free(&font);
 }
 
 static void test_keymap(void **state)
