@@ -8,6 +8,7 @@
  * 2 runs a round of host-socket I/O. A host listener on PATH_1 accepts guest
  * connections to port 1, so established connections are reached too.
  */
+// fuzz-srcs: src/dev/virtio_vsock.c src/virtio/virtio.c src/virtio/virtio_mmio.c src/virtio/virtqueue.c src/mem/guest_mem.c src/util/*.c src/event/*.c src/bus/*.c
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,14 @@
 #define TXBUF 0x200000
 #define RXBUF 0x300000
 
+static char port1[80];
+
 static void irq_set(void *ctx, uint32_t gsi, int level) {}
+
+static void remove_listener(void)
+{
+	unlink(port1);
+}
 
 static void post_rx(struct vqd *d)
 {
@@ -38,7 +46,7 @@ static void post_rx(struct vqd *d)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char path[64], port1[80];
+	static char path[64];
 	static int lfd = -1;
 	int keep[64], nkeep = 0;
 	struct irq_line irq = { .set = irq_set };
@@ -55,6 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
 		if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 64) < 0)
 			abort();
+		atexit(remove_listener); /* leave /tmp clean */
 	}
 	guest_mem_init(&mem);
 	if (guest_mem_add(&mem, 0, MEM))

@@ -54,13 +54,44 @@ exit $s
 """
 
 
-def host_script(name):
-    body = HOST.replace("{", "{{").replace("}", "}}")
+# Free page reporting: after the guest frees memory, RSS falls by itself.
+HOST_REPORT = r"""
+d=/tmp/vmkit-balloon-report
+rm -rf $d; mkdir -p $d
+@VMKIT@ run --kernel @KERNEL@ --initrd @INITRD@ --memory 256M --console file:$d/con \
+    --balloon=reporting,control=$d/ctl --cmdline 'console=ttyS0 quiet vmkit.check=balloon-report' 2>$d/err &
+pid=$!
+rss() { awk '/VmRSS/ {print $2}' /proc/$pid/status; }
+# the highest RSS while the guest fills and frees its memory
+peak=0
+i=0
+while [ $i -lt 480 ] && ! grep -q "VMKIT-BALLOON freed" $d/con 2>/dev/null; do
+    r=$(rss); [ -n "$r" ] && [ $r -gt $peak ] && peak=$r
+    sleep 0.25; i=$((i + 1))
+done
+low=$(rss)
+i=0
+while [ $i -lt 60 ] && [ $((peak - low)) -lt 65536 ]; do
+    sleep 0.5; i=$((i + 1))
+    r=$(rss); [ -n "$r" ] && [ $r -lt $low ] && low=$r
+done
+kill -USR2 $pid; sleep 0.5
+echo "BALLOON-REPORT peak_kb=$peak low_kb=$low $(grep -E '^(reported_bytes|actual_pages)=' $d/ctl.status | tr '\n' ' ')"
+wait $pid
+s=$?
+cat $d/con
+cat $d/err
+exit $s
+"""
+
+
+def host_script(name, text=HOST):
+    body = text.replace("{", "{{").replace("}", "}}")
     body = body.replace("@VMKIT@", "{vmkit}").replace("@KERNEL@", "{kernel}").replace("@INITRD@", "{initrd}")
     return f"sh -s <<'EOF_{name}'\n{body}\nEOF_{name}"
 
 
-SCENARIOS = {"balloon": host_script("balloon")}
+SCENARIOS = {"balloon": host_script("balloon"), "balloon_report": host_script("report", HOST_REPORT)}
 
 
 @pytest.fixture(scope="module")
@@ -96,3 +127,19 @@ def test_inflate_lowers_rss_and_deflate_returns_memory(results):
     back = int(marker(out, r"VMKIT-BALLOON deflated memtotal_kb=(\d+)").group(1))
     assert back >= start - 1024
     assert int(defl.group(2)) == 0 and int(defl.group(3)) == 0 and int(defl.group(4)) == 24576
+
+
+def test_free_page_reporting_returns_freed_memory(results):
+    status, out = results["balloon_report"]
+    assert status == 0, out[-4000:]
+    m = marker(out, r"BALLOON-REPORT peak_kb=(\d+) low_kb=(\d+) ")
+    peak, low = int(m.group(1)), int(m.group(2))
+    reported = int(marker(out, r"BALLOON-REPORT .*reported_bytes=(\d+)").group(1))
+    actual = int(marker(out, r"BALLOON-REPORT .*actual_pages=(\d+)").group(1))
+    # ~150 MiB were touched and freed; reporting gives most of it back, without inflating
+    assert peak - low >= 64 * 1024, f"VmRSS {peak} kB -> {low} kB with free page reporting"
+    assert reported >= 64 << 20
+    assert actual == 0
+    start = int(marker(out, r"VMKIT-BALLOON start memtotal_kb=(\d+)").group(1))
+    end = int(marker(out, r"VMKIT-BALLOON end memtotal_kb=(\d+)").group(1))
+    assert end == start

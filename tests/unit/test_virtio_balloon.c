@@ -266,6 +266,20 @@ static void test_free_page_reporting(void **state)
 	assert_int_equal(info(f).stats_updates, 0);
 }
 
+static void test_deflate_on_oom_offered(void **state)
+{
+	struct fx *f = make(state, false, NULL);
+
+	assert_false(vqd_device_features(&f->d) & F_OOM);
+	virtio_mmio_destroy(f->d.m);
+	struct virtio_balloon_params p = { .deflate_on_oom = true };
+	struct irq_line line = fake_irq_line(&f->irq);
+	f->b = virtio_balloon_create(&p, MEM);
+	f->d.m = virtio_mmio_create(&virtio_balloon_ops, f->b, &f->mem, &line);
+	assert_true(vqd_device_features(&f->d) & F_OOM);
+	assert_int_equal(vqd_start(&f->d, 3, F_STATS | F_OOM) & 0xf, 0xf);
+}
+
 static void test_control_file(void **state)
 {
 	struct fx *f;
@@ -318,6 +332,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_inflate_discards_and_validates, teardown),
 		cmocka_unit_test_teardown(test_stats_protocol, teardown),
 		cmocka_unit_test_teardown(test_free_page_reporting, teardown),
+		cmocka_unit_test_teardown(test_deflate_on_oom_offered, teardown),
 		cmocka_unit_test_teardown(test_control_file, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
