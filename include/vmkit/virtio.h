@@ -128,8 +128,14 @@ void virtio_dev_set_features(struct virtio_dev *vdev, uint32_t sel, uint32_t val
  */
 void virtio_dev_set_status(struct virtio_dev *vdev, uint8_t status);
 
-/* Enable queue q from qcfg[q] (queue_ready / queue_enable). 0 or -EINVAL. */
+/*
+ * Enable queue q from qcfg[q] (queue_ready / queue_enable). 0 or -EINVAL.
+ * Takes vdev->lock (the caller must not hold it).
+ */
 int virtio_dev_enable_queue(struct virtio_dev *vdev, unsigned int q);
+
+/* Stop using queue q (virtio-mmio QueueReady = 0), serialized with kicks. */
+void virtio_dev_disable_queue(struct virtio_dev *vdev, unsigned int q);
 
 /* Mark the device broken (s2.1.2): DEVICE_NEEDS_RESET + config interrupt. */
 void virtio_dev_needs_reset(struct virtio_dev *vdev);

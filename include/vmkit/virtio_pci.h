@@ -77,9 +77,14 @@ void virtio_pci_set_intx(struct virtio_pci *p, const struct irq_line *line);
 /* BAR0 handler (bus_io_fn), exposed for unit tests and fuzzing. */
 void virtio_pci_bar_io(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bool is_write);
 
-/* Counters: accesses refused as malformed; MSI-X vectors fired; INTx assertions. */
+/*
+ * Counters: accesses refused as malformed; MSI-X vectors fired / held
+ * pending while masked; INTx assertions; notifications that reached the BAR
+ * handler (kicks: no ioeventfd caught them) and eventfd counts the I/O
+ * thread served (served: includes ioeventfd hits).
+ */
 struct virtio_pci_stats {
-	uint64_t bad_accesses, msix_fired, msix_pending, intx_raised, kicks;
+	uint64_t bad_accesses, msix_fired, msix_pending, intx_raised, kicks, served;
 };
 void virtio_pci_get_stats(struct virtio_pci *p, struct virtio_pci_stats *st);
 

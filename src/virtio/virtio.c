@@ -62,7 +62,7 @@ static void reset_locked(struct virtio_dev *vdev)
 	vdev->isr = 0;
 }
 
-int virtio_dev_enable_queue(struct virtio_dev *vdev, unsigned int q)
+static int enable_queue_locked(struct virtio_dev *vdev, unsigned int q)
 {
 	int r;
 
@@ -77,6 +77,27 @@ int virtio_dev_enable_queue(struct virtio_dev *vdev, unsigned int q)
 		return r;
 	vdev->qcfg[q].enabled = true;
 	return 0;
+}
+
+int virtio_dev_enable_queue(struct virtio_dev *vdev, unsigned int q)
+{
+	int r;
+
+	/* Under vdev->lock: an I/O thread serving a kick never sees a half-built ring. */
+	pthread_mutex_lock(&vdev->lock);
+	r = enable_queue_locked(vdev, q);
+	pthread_mutex_unlock(&vdev->lock);
+	return r;
+}
+
+void virtio_dev_disable_queue(struct virtio_dev *vdev, unsigned int q)
+{
+	if (q >= VIRTIO_MAX_QUEUES)
+		return;
+	pthread_mutex_lock(&vdev->lock);
+	vdev->qcfg[q].enabled = false;
+	virtq_reset(&vdev->vq[q]);
+	pthread_mutex_unlock(&vdev->lock);
 }
 
 void virtio_dev_needs_reset(struct virtio_dev *vdev)

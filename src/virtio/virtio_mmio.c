@@ -67,6 +67,8 @@ struct virtio_mmio {
 	uint32_t dev_features_sel, drv_features_sel, queue_sel;
 	int line;
 	uint64_t bad_accesses;
+	uint64_t served;  /* eventfd counts served on the I/O thread */
+	uint64_t trapped; /* QueueNotify writes that reached this handler */
 };
 
 static void update_line(struct virtio_mmio *m)
@@ -116,6 +118,8 @@ void virtio_mmio_destroy(struct virtio_mmio *m)
 {
 	if (!m)
 		return;
+	log_debug("virtio-mmio %s: %llu notifications on the I/O thread, %llu trapped to the register handler",
+		  m->vdev.ops->name, (unsigned long long)m->served, (unsigned long long)m->trapped);
 	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++) {
 		struct mmio_kick *k = &m->kicks[q];
 		if (k->registered)
@@ -138,8 +142,10 @@ static void kick_event(void *opaque, uint32_t events)
 	struct mmio_kick *k = opaque;
 	uint64_t n;
 
-	if (read(k->fd, &n, sizeof(n)) == sizeof(n))
-		virtio_dev_kick(&k->m->vdev, k->q);
+	if (read(k->fd, &n, sizeof(n)) != sizeof(n))
+		return;
+	__atomic_add_fetch(&k->m->served, n, __ATOMIC_RELAXED);
+	virtio_dev_kick(&k->m->vdev, k->q);
 }
 
 int virtio_mmio_attach_notify(struct virtio_mmio *m, struct event_loop *loop, const struct ioevent_ctl *ioev,
@@ -252,8 +258,7 @@ static void reg_write(struct virtio_mmio *m, uint64_t off, uint32_t val)
 			if (!v->qcfg[q].enabled && virtio_dev_enable_queue(v, q))
 				virtio_dev_needs_reset(v);
 		} else {
-			v->qcfg[q].enabled = false;
-			virtq_reset(&v->vq[q]);
+			virtio_dev_disable_queue(v, q);
 		}
 		break;
 	case REG_INTERRUPT_ACK:
@@ -328,6 +333,7 @@ void virtio_mmio_io(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bo
 		uint32_t q = get_le32(data);
 		uint64_t one = 1;
 
+		__atomic_add_fetch(&m->trapped, 1, __ATOMIC_RELAXED);
 		if (q >= v->ops->nr_queues || q >= VIRTIO_MAX_QUEUES)
 			return;
 		if (m->kicks[q].fd >= 0) {

@@ -179,6 +179,7 @@ static void kick_event(void *opaque, uint32_t events)
 
 	if (read(k->fd, &n, sizeof(n)) != sizeof(n))
 		return;
+	__atomic_add_fetch(&k->p->st.served, n, __ATOMIC_RELAXED);
 	virtio_dev_kick(&k->p->vdev, k->q);
 }
 
@@ -689,6 +690,11 @@ void virtio_pci_destroy(struct virtio_pci *p)
 {
 	if (!p)
 		return;
+	log_debug("virtio-pci %s: %llu notifications on the I/O thread, %llu trapped to the BAR handler, "
+		  "%llu MSI-X interrupts (%llu held pending), %llu INTx assertions, %llu bad accesses",
+		  p->vdev.ops->name, (unsigned long long)p->st.served, (unsigned long long)p->st.kicks,
+		  (unsigned long long)p->st.msix_fired, (unsigned long long)p->st.msix_pending,
+		  (unsigned long long)p->st.intx_raised, (unsigned long long)p->st.bad_accesses);
 	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++) {
 		struct kick *k = &p->kicks[q];
 		if (k->registered)
