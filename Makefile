@@ -12,9 +12,9 @@ CFLAGS_BASE := -std=gnu11 -D_GNU_SOURCE -Iinclude -Wall -Wextra -Werror -Wno-unu
 OPT ?= -O2 -g
 CFLAGS += $(CFLAGS_BASE) $(OPT) $(EXTRA_CFLAGS)
 LDFLAGS += -pthread $(EXTRA_LDFLAGS)
-LDLIBS += $(shell pkg-config --libs slirp)
-CFLAGS_BASE += $(shell pkg-config --cflags slirp)
-LDLIBS += $(shell pkg-config --libs libvncserver libpng zlib)
+include libs.mk
+CFLAGS_BASE += $(VMKIT_PKG_CFLAGS)
+LDLIBS += $(VMKIT_PKG_LIBS)
 
 LIB_SRCS := $(shell find src -name '*.c' ! -path 'src/cmd/*' | sort)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
