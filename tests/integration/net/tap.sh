@@ -1,0 +1,48 @@
+#!/bin/sh
+# L1 side of the net-tap test: a peer in its own network namespace, bridged
+# to vmkit's tap interface; the guest pings it, sends it 16 MiB and fetches
+# 16 MiB from it, sha256-checked on both ends.
+# usage: tap.sh VMKIT KERNEL INITRD DIR QUEUES CPUS
+#   DIR holds checks.cpio.gz and iproute2's ip with its libraries (the rig's
+#   busybox ip cannot make veth pairs).
+vmkit=$1 kernel=$2 initrd=$3 dir=$4 queues=$5 cpus=$6
+export LD_LIBRARY_PATH=$dir
+ip() { "$dir/ip" "$@"; }
+mq=
+[ "$queues" -gt 1 ] && mq=multi_queue
+set -e
+ip link set lo up
+ip tuntap add dev vmtap0 mode tap vnet_hdr $mq
+ip link add br0 type bridge
+ip link add veth0 type veth peer name veth1
+ip link set vmtap0 master br0
+ip link set veth0 master br0
+for l in vmtap0 br0 veth0; do ip link set $l up; done
+unshare -n sleep 600 &
+peer=$!
+sleep 0.2
+ip link set veth1 netns $peer
+in_peer() { nsenter -t $peer -n "$@"; }
+in_peer "$dir/ip" link set lo up
+in_peer "$dir/ip" addr add 192.168.77.1/24 dev veth1
+in_peer "$dir/ip" link set veth1 up
+set +e
+dd if=/dev/urandom of=/tmp/down bs=1M count=16 2>/dev/null
+echo "VMKIT-L1 down sha256=$(sha256sum /tmp/down | cut -d' ' -f1)"
+# The receiving nc's stdin must not hit EOF (nc half-closes, and the sender
+# stops at the peer's FIN): a fifo opened read-write never ends.
+mkfifo /tmp/hold
+in_peer nc -l -p 5000 <>/tmp/hold >/tmp/up &
+up=$!
+in_peer nc -l -p 5001 </tmp/down &
+down=$!
+cat "$initrd" "$dir/checks.cpio.gz" >/tmp/l2-net.img
+"$vmkit" run --kernel "$kernel" --initrd /tmp/l2-net.img --memory 512M --cpus "$cpus" --console stdio \
+	--net "tap=vmtap0,queues=$queues" --cmdline 'console=ttyS0 quiet vmkit.check=net-tap' </dev/null
+s=$?
+wait $up
+echo "VMKIT-L1 up sha256=$(sha256sum /tmp/up | cut -d' ' -f1) bytes=$(wc -c </tmp/up)"
+kill $down $peer 2>/dev/null
+ip link del br0
+ip link del vmtap0
+exit $s
