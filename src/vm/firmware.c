@@ -48,6 +48,149 @@ int vm_firmware_read(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * PAM (Intel 3 Series/Q35 MCH datasheet s5.1.18-24): PAM0 bits 5:4 hold the
+ * attributes of 0xf0000-0xfffff; PAM1-6 hold two 16 KiB segments each from
+ * 0xc0000 (low nibble first). Per segment: read-enable (RE) and write-enable
+ * (WE); a disabled read or write goes to the ROM/PCI side instead of RAM.
+ *   RE WE  KVM slot for the segment
+ *   1  1   RAM
+ *   1  0   RAM, read-only (writes exit and are dropped)
+ *   0  x   the BIOS image's low alias, read-only, inside 0xe0000-0xfffff
+ *          (writes exit; with WE they land in RAM); below it, no slot:
+ *          reads see nothing (0xff), writes reach RAM only with WE
+ * Code runs from the alias at reset (f000:e05b after the reset vector), so
+ * the ROM side is a real memory slot. SeaBIOS enables RAM, copies itself
+ * from the high alias into it, and later makes 0xf0000 read-only again.
+ */
+#define PAM_BASE 0xc0000ULL
+#define PAM_LEN (X86_BIOS_END - PAM_BASE)
+#define PAM_NSEG 13
+#define PAM_RE 1
+#define PAM_WE 2
+#define MCH_PAM0 0x90
+
+static uint64_t seg_base(unsigned int i)
+{
+	return i < 12 ? PAM_BASE + i * 0x4000ULL : 0xf0000ULL;
+}
+
+static uint64_t seg_size(unsigned int i)
+{
+	return i < 12 ? 0x4000ULL : 0x10000ULL;
+}
+
+/* The BIOS image's alias below 1 MiB: [rom_low_base, 1 MiB). */
+static uint64_t rom_low_base(const struct vm *vm)
+{
+	return X86_BIOS_END - MIN(vm->fw_len, (size_t)FW_LOW_WINDOW);
+}
+
+static const uint8_t *rom_low_byte(const struct vm *vm, uint64_t gpa)
+{
+	return (const uint8_t *)vm->fw_rom + vm->fw_len - (X86_BIOS_END - gpa);
+}
+
+/* Caller holds pam.lock. */
+static int pam_apply(struct vm *vm, unsigned int i, uint8_t attr)
+{
+	uint64_t base = seg_base(i), size = seg_size(i);
+	int r;
+
+	if (attr & PAM_RE)
+		r = kvm_set_slot(&vm->kvm, vm->pam.slot0 + i, base, size, vm->pam.ram + (base - PAM_BASE),
+				 !(attr & PAM_WE));
+	else if (base >= rom_low_base(vm))
+		r = kvm_set_slot(&vm->kvm, vm->pam.slot0 + i, base, size, (void *)rom_low_byte(vm, base), true);
+	else
+		r = kvm_set_slot(&vm->kvm, vm->pam.slot0 + i, 0, 0, NULL, false);
+	if (r == 0)
+		vm->pam.attr[i] = attr;
+	return r;
+}
+
+static uint8_t pam_attr(const struct pci_device *hb, unsigned int i)
+{
+	uint8_t reg = i < 12 ? hb->cfg[MCH_PAM0 + 1 + i / 2] : hb->cfg[MCH_PAM0];
+	bool high = i < 12 ? (i & 1) : true;
+
+	return (uint8_t)((high ? reg >> 4 : reg) & 3);
+}
+
+/* Host bridge config write hook (vCPU thread, PCI bus lock held): remap changed segments. */
+static void pam_written(struct pci_device *hb, uint32_t off, uint32_t size)
+{
+	struct vm *vm = hb->opaque;
+
+	if (off > MCH_PAM0 + 6 || off + size <= MCH_PAM0)
+		return;
+	pthread_mutex_lock(&vm->pam.lock);
+	for (unsigned int i = 0; i < PAM_NSEG; i++) {
+		uint8_t a = pam_attr(hb, i);
+		int r;
+
+		if (a == vm->pam.attr[i])
+			continue;
+		r = pam_apply(vm, i, a);
+		log_ratelimited(LOG_DEBUG, "PAM: 0x%llx-0x%llx %s", (unsigned long long)seg_base(i),
+				(unsigned long long)(seg_base(i) + seg_size(i) - 1),
+				a == 3 ? "RAM" : a == 1 ? "RAM read-only" : a == 2 ? "ROM, writes to RAM" : "ROM");
+		if (r)
+			log_ratelimited(LOG_ERROR, "PAM: cannot remap 0x%llx: %s", (unsigned long long)seg_base(i),
+					strerror(-r));
+	}
+	pthread_mutex_unlock(&vm->pam.lock);
+}
+
+/* Accesses to 0xc0000-0xfffff that exit: ROM-side reads, and writes to read-only segments. */
+static void pam_io(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bool is_write)
+{
+	struct vm *vm = opaque;
+
+	pthread_mutex_lock(&vm->pam.lock);
+	for (uint32_t k = 0; k < size; k++) {
+		uint64_t gpa = PAM_BASE + off + k;
+		unsigned int i = gpa >= 0xf0000 ? 12 : (unsigned int)((gpa - PAM_BASE) / 0x4000);
+		uint8_t a;
+
+		if (gpa >= X86_BIOS_END) {
+			if (!is_write)
+				data[k] = 0xff;
+			continue;
+		}
+		a = vm->pam.attr[i];
+		if (is_write) {
+			if (a & PAM_WE)
+				vm->pam.ram[gpa - PAM_BASE] = data[k];
+		} else if (a & PAM_RE) {
+			data[k] = vm->pam.ram[gpa - PAM_BASE];
+		} else {
+			data[k] = gpa >= rom_low_base(vm) ? *rom_low_byte(vm, gpa) : 0xff;
+		}
+	}
+	pthread_mutex_unlock(&vm->pam.lock);
+}
+
+static int pam_init(struct vm *vm, char *err, size_t errlen)
+{
+	int r = 0;
+
+	vm->pam.ram = guest_mem_ptr(&vm->mem, PAM_BASE, PAM_LEN);
+	if (!vm->pam.ram) {
+		snprintf(err, errlen, "no RAM at 0x%llx for the BIOS area", (unsigned long long)PAM_BASE);
+		return -EFAULT;
+	}
+	pthread_mutex_init(&vm->pam.lock, NULL);
+	vm->pam.on = true;
+	vm->pam.slot0 = kvm_reserve_slots(&vm->kvm, PAM_NSEG);
+	/* Power-on: every PAM register is 0, all reads go to the ROM side. */
+	for (unsigned int i = 0; i < PAM_NSEG && !r; i++)
+		r = pam_apply(vm, i, 0);
+	if (r)
+		snprintf(err, errlen, "cannot map the BIOS area: %s", strerror(-r));
+	return r;
+}
+
 int vm_firmware_map(struct vm *vm, char *err, size_t errlen)
 {
 	size_t low = MIN(vm->fw_len, (size_t)FW_LOW_WINDOW);
@@ -67,20 +210,22 @@ int vm_firmware_map(struct vm *vm, char *err, size_t errlen)
 			 (unsigned long long)(FW_4G - vm->fw_len), strerror(-r));
 		return r;
 	}
-	if (!readonly)
+	if (!readonly) {
+		/*
+		 * Without read-only memory the shadow area cannot switch between ROM
+		 * and RAM: keep it RAM, preloaded with the image's tail (what SeaBIOS
+		 * copies there itself once it has enabled RAM through PAM).
+		 */
 		log_info("KVM has no read-only memory: the firmware ROM is writable by the guest");
-	/*
-	 * The legacy BIOS window: 0xc0000-0xfffff is RAM here (the PAM registers
-	 * on the host bridge read back what the firmware sets), preloaded with
-	 * the image's tail, which is exactly what SeaBIOS copies there itself
-	 * when it enables RAM through PAM.
-	 */
-	r = guest_mem_write(&vm->mem, X86_BIOS_END - low, vm->fw_image + vm->fw_len - low, low);
-	if (r) {
-		snprintf(err, errlen, "cannot copy the firmware below 1 MiB: %s", strerror(-r));
+		r = kvm_add_memory(&vm->kvm, X86_VGA_WINDOW_END, X86_BIOS_END - X86_VGA_WINDOW_END,
+				   guest_mem_ptr(&vm->mem, X86_VGA_WINDOW_END, X86_BIOS_END - X86_VGA_WINDOW_END));
+		if (!r)
+			r = guest_mem_write(&vm->mem, X86_BIOS_END - low, vm->fw_image + vm->fw_len - low, low);
+		if (r)
+			snprintf(err, errlen, "cannot map the BIOS area: %s", strerror(-r));
 		return r;
 	}
-	return 0;
+	return pam_init(vm, err, errlen);
 }
 
 static void fw_cfg_device_destroy(void *dev)
@@ -149,6 +294,14 @@ int vm_firmware_devices(struct vm *vm, char *err, size_t errlen)
 	if ((r = bus_register(&vm->pio, FW_CFG_PORT_SEL, FW_CFG_PIO_LEN, fw_cfg_pio_io, fc, "fw_cfg")) ||
 	    (r = bus_register(&vm->pio, FW_CFG_PORT_DMA, FW_CFG_DMA_LEN, fw_cfg_dma_io, fc, "fw_cfg-dma")))
 		goto fail;
+	if (vm->pam.on) {
+		r = bus_register(&vm->mmio, PAM_BASE, PAM_LEN, pam_io, vm, "pam");
+		if (r)
+			goto fail;
+		/* Nothing else uses the host bridge's hook or opaque. */
+		vm->pci.host_bridge->opaque = vm;
+		vm->pci.host_bridge->cfg_written = pam_written;
+	}
 	r = open_log(vm->cfg.firmware_log, &fd, &own, err, errlen);
 	if (r)
 		return r;
@@ -267,6 +420,8 @@ int vm_firmware_tables(struct vm *vm, const struct acpi_config *acfg, char *err,
 
 void vm_firmware_free(struct vm *vm)
 {
+	if (vm->pam.on)
+		pthread_mutex_destroy(&vm->pam.lock);
 	if (vm->fw_rom)
 		munmap(vm->fw_rom, vm->fw_len);
 	free(vm->fw_image);

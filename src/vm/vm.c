@@ -619,7 +619,12 @@ int vm_create(struct vm **out, const struct vm_config *cfg, char *err, size_t er
 	}
 	for (unsigned int i = 0; i < vm->mem.nr; i++) {
 		const struct guest_mem_region *g = &vm->mem.regions[i];
-		r = kvm_add_memory(&vm->kvm, g->gpa, g->size, g->hva);
+		/* Firmware boot: the shadowed BIOS area 0xc0000-0xfffff gets its own slots (firmware.c). */
+		if (vm->firmware && g->gpa == X86_VGA_WINDOW_END && g->size > X86_BIOS_END - g->gpa)
+			r = kvm_add_memory(&vm->kvm, X86_BIOS_END, g->size - (X86_BIOS_END - g->gpa),
+					   g->hva + (X86_BIOS_END - g->gpa));
+		else
+			r = kvm_add_memory(&vm->kvm, g->gpa, g->size, g->hva);
 		if (r) {
 			snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s", strerror(-r));
 			goto fail;

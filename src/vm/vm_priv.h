@@ -89,6 +89,18 @@ struct vm {
 	void *fw_rom;
 	size_t fw_len;
 	struct fw_cfg *fw_cfg; /* owned by the device list */
+	/*
+	 * RAM shadowing of 0xc0000-0xfffff through the host bridge's PAM
+	 * registers (firmware.c): one KVM slot per PAM segment, remapped when
+	 * the firmware writes PAM0-6.
+	 */
+	struct {
+		bool on;            /* false: the range is plain RAM (no read-only memory in KVM) */
+		pthread_mutex_t lock;
+		unsigned int slot0; /* KVM slot of segment 0 */
+		uint8_t attr[13];   /* per segment: bit 0 read-enable, bit 1 write-enable */
+		uint8_t *ram;       /* host address of guest RAM at 0xc0000 */
+	} pam;
 	/* Firmware device paths of the disks, in --disk order (fw_cfg bootorder). */
 	char boot_paths[VM_MAX_DISKS][64];
 	unsigned int nr_boot_paths;

@@ -51,6 +51,21 @@ _start:
 	call puts
 	mov $nl, %si
 	call puts
+	/* After POST the BIOS area is read-only (PAM): a write to f000:0000 must not stick. */
+	push %ds
+	mov $0xf000, %ax
+	mov %ax, %ds
+	movb 0, %ah
+	mov %ah, %al
+	not %al
+	movb %al, 0
+	movb 0, %al
+	pop %ds
+	mov $romrw, %si
+	cmp %al, %ah
+	jne 4f
+	mov $romro, %si
+4:	call puts
 	mov $0x10, %al
 	jmp done
 fail:
@@ -77,6 +92,8 @@ hello:	.asciz "VMKIT-MBR: hello from the boot sector\r\n"
 got:	.asciz "VMKIT-MBR: sector 1 says: "
 bad:	.asciz "VMKIT-MBR: int 13h read failed\r\n"
 nl:	.asciz "\r\n"
+romro:	.asciz "VMKIT-MBR: BIOS area read-only\r\n"
+romrw:	.asciz "VMKIT-MBR: BIOS area writable\r\n"
 bootdrv: .byte 0
 	.org 510
 	.byte 0x55, 0xaa
@@ -123,6 +140,9 @@ def test_seabios_boots_mbr_int10_int13(tmp_path):
     assert "VMKIT-MBR: hello from the boot sector" in out
     # int 13h read sector 1 from the virtio-blk disk
     assert "VMKIT-MBR: sector 1 says: " + PAYLOAD.decode() in out
+    # SeaBIOS shadowed itself into RAM through the host bridge's PAM registers, then made
+    # 0xf0000-0xfffff read-only again: the boot sector's write there does not stick
+    assert "VMKIT-MBR: BIOS area read-only" in out
     # The debug log (port 0x402): fw_cfg with DMA, RAM from etc/e820, ACPI tables through the
     # table loader (FADT found via the XSDT, DSDT parsed), the disk first in bootorder.
     assert "Found QEMU fw_cfg" in fwlog
