@@ -11,6 +11,7 @@
 
 #include "vmkit/fw_cfg.h"
 #include "vmkit/util.h"
+#include "vmkit/x86.h"
 
 #define RAM 0x100000ULL /* 1 MiB of fake guest RAM at 0 */
 
@@ -236,6 +237,134 @@ static void test_dma_hostile(void **state)
 	assert_int_equal(f->fc.dma_errors, 9);
 }
 
+/* ---- ACPI through etc/table-loader, executed here as SeaBIOS's romfile_loader would ---- */
+
+#define LMEM 0x200000 /* fake physical memory for the loader: FSEG at 0xf0000, HIGH at 0x100000 */
+
+static const struct fw_cfg_item *file(struct fw_cfg *fc, const char *name)
+{
+	for (unsigned int i = 0; i < fc->nr_items; i++)
+		if (!strcmp(fc->items[i].name, name))
+			return &fc->items[i];
+	return NULL;
+}
+
+struct placed {
+	char name[56];
+	uint32_t addr;
+};
+
+static uint8_t sum(const uint8_t *p, uint32_t len)
+{
+	uint8_t s = 0;
+	while (len--)
+		s = (uint8_t)(s + *p++);
+	return s;
+}
+
+static void test_acpi_table_loader(void **state)
+{
+	struct fx *f = *state;
+	static uint8_t mem[LMEM];
+	struct placed placed[4];
+	unsigned int np = 0;
+	uint32_t high = 0x100000;
+	struct acpi_config cfg = {
+		.nr_cpus = 2, .ram_size = 256 * MiB, .ecam_base = X86_ECAM_BASE, .ecam_buses = 256,
+		.mmio32_base = X86_PCI_MMIO32_BASE, .mmio32_end = X86_PCI_MMIO32_END,
+		.mmio64_base = x86_pci_mmio64_base(256 * MiB),
+		.mmio64_end = x86_pci_mmio64_base(256 * MiB) + X86_PCI_MMIO64_SIZE,
+		.pci_io_base = X86_PCI_IO_BASE, .pci_io_end = X86_PCI_IO_END,
+	};
+	const struct fw_cfg_item *loader;
+
+	memset(mem, 0, sizeof(mem));
+	assert_int_equal(acpi_build_fw_cfg(&f->fc, &cfg), 0);
+	loader = file(&f->fc, "etc/table-loader");
+	assert_non_null(loader);
+	assert_non_null(file(&f->fc, "etc/acpi/rsdp"));
+	assert_non_null(file(&f->fc, "etc/acpi/tables"));
+	assert_int_equal(loader->len % 128, 0);
+	for (uint32_t c = 0; c < loader->len; c += 128) {
+		const uint8_t *e = loader->data + c;
+		uint32_t cmd = get_le32(e);
+		if (cmd == 1) { /* ALLOCATE file, align, zone */
+			const struct fw_cfg_item *it = file(&f->fc, (const char *)e + 4);
+			uint32_t align = get_le32(e + 60), at;
+			assert_non_null(it);
+			assert_true(align && !(align & (align - 1)));
+			if (e[64] == 2) {
+				at = 0xf0000;
+			} else {
+				assert_int_equal(e[64], 1);
+				at = (uint32_t)ALIGN_UP(high, align);
+				high = at + it->len;
+			}
+			assert_true(at + it->len <= LMEM);
+			memcpy(mem + at, it->data, it->len);
+			snprintf(placed[np].name, sizeof(placed[np].name), "%s", (const char *)e + 4);
+			placed[np++].addr = at;
+		} else if (cmd == 2) { /* ADD_POINTER dest, src, offset, size */
+			uint32_t dst = 0, src = 0, off = get_le32(e + 116);
+			uint8_t size = e[120];
+			for (unsigned int i = 0; i < np; i++) {
+				if (!strcmp(placed[i].name, (const char *)e + 4))
+					dst = placed[i].addr;
+				if (!strcmp(placed[i].name, (const char *)e + 60))
+					src = placed[i].addr;
+			}
+			assert_true(dst && src);
+			assert_true(size == 4 || size == 8);
+			if (size == 4)
+				put_le32(mem + dst + off, get_le32(mem + dst + off) + src);
+			else
+				put_le64(mem + dst + off, get_le64(mem + dst + off) + src);
+		} else if (cmd == 3) { /* ADD_CHECKSUM file, offset, start, length */
+			uint32_t base = 0;
+			for (unsigned int i = 0; i < np; i++)
+				if (!strcmp(placed[i].name, (const char *)e + 4))
+					base = placed[i].addr;
+			assert_true(base);
+			mem[base + get_le32(e + 60)] -= sum(mem + base + get_le32(e + 64), get_le32(e + 68));
+		} else {
+			fail_msg("unknown loader command %u", cmd);
+		}
+	}
+	/* The RSDP in FSEG, both checksums good, pointing at tables in HIGH. */
+	const uint8_t *rsdp = mem + 0xf0000;
+	assert_memory_equal(rsdp, "RSD PTR ", 8);
+	assert_int_equal(sum(rsdp, 20), 0);
+	assert_int_equal(sum(rsdp, 36), 0);
+	uint64_t xsdt = get_le64(rsdp + 24), rsdt = get_le32(rsdp + 16);
+	assert_true(xsdt >= 0x100000 && xsdt < high);
+	assert_true(rsdt >= 0x100000 && rsdt < high);
+	assert_memory_equal(mem + xsdt, "XSDT", 4);
+	assert_memory_equal(mem + rsdt, "RSDT", 4);
+	assert_int_equal(sum(mem + xsdt, get_le32(mem + xsdt + 4)), 0);
+	assert_int_equal(sum(mem + rsdt, get_le32(mem + rsdt + 4)), 0);
+	bool have_fadt = false, have_madt = false, have_mcfg = false;
+	uint32_t n = (get_le32(mem + xsdt + 4) - 36) / 8;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t t = get_le64(mem + xsdt + 36 + 8 * i);
+		assert_true(t >= 0x100000 && t + 36 <= high);
+		assert_int_equal(get_le32(mem + rsdt + 36 + 4 * i), t); /* RSDT and XSDT agree */
+		assert_int_equal(sum(mem + t, get_le32(mem + t + 4)), 0);
+		have_madt |= !memcmp(mem + t, "APIC", 4);
+		have_mcfg |= !memcmp(mem + t, "MCFG", 4);
+		if (!memcmp(mem + t, "FACP", 4)) {
+			const uint8_t *fadt = mem + t;
+			uint32_t facs = get_le32(fadt + 36), dsdt = get_le32(fadt + 40);
+			have_fadt = true;
+			assert_int_equal(get_le64(fadt + 140), dsdt); /* X_DSDT */
+			assert_memory_equal(mem + dsdt, "DSDT", 4);
+			assert_int_equal(sum(mem + dsdt, get_le32(mem + dsdt + 4)), 0);
+			assert_memory_equal(mem + facs, "FACS", 4);
+			assert_int_equal(facs % 64, 0); /* ACPI 6.4 s5.2.10 */
+		}
+	}
+	assert_true(have_fadt && have_madt && have_mcfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +374,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_too_many_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dma_read_skip_select, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dma_hostile, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_acpi_table_loader, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
  * becomes an ADD_POINTER command and each table an ADD_CHECKSUM command.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vmkit/fw_cfg.h"
@@ -180,19 +181,21 @@ static uint64_t table_end(const struct walk *w)
 
 int acpi_build_fw_cfg(struct fw_cfg *fc, const struct acpi_config *cfg)
 {
-	static struct loader l;
-	static struct walk w;
+	struct loader *lp = calloc(1, sizeof(*lp));
+	struct walk *wp = calloc(1, sizeof(*wp));
 	struct guest_mem scratch;
 	uint64_t rsdp = 0, t0, end;
 	uint8_t *blob, *tables = NULL, rsdp_copy[RSDP_LEN];
 	int r;
 
-	memset(&l, 0, sizeof(l));
-	memset(&w, 0, sizeof(w));
 	guest_mem_init(&scratch);
+	if (!lp || !wp) {
+		r = -ENOMEM;
+		goto out;
+	}
 	r = guest_mem_add(&scratch, 0, X86_ACPI_SIZE);
 	if (r)
-		return r;
+		goto out;
 	r = acpi_build(&scratch, 0, X86_ACPI_SIZE, cfg, &rsdp);
 	if (r)
 		goto out;
@@ -201,12 +204,12 @@ int acpi_build_fw_cfg(struct fw_cfg *fc, const struct acpi_config *cfg)
 		r = -EINVAL;
 		goto out;
 	}
-	w.blob = blob;
-	w.size = X86_ACPI_SIZE;
-	add_ptr(&w, 16, 4); /* RSDT */
-	add_ptr(&w, 24, 8); /* XSDT */
-	if (w.err || !w.nr) {
-		r = w.err ? w.err : -EINVAL;
+	wp->blob = blob;
+	wp->size = X86_ACPI_SIZE;
+	add_ptr(wp, 16, 4); /* RSDT */
+	add_ptr(wp, 24, 8); /* XSDT */
+	if (wp->err || !wp->nr) {
+		r = wp->err ? wp->err : -EINVAL;
 		goto out;
 	}
 	/*
@@ -215,50 +218,52 @@ int acpi_build_fw_cfg(struct fw_cfg *fc, const struct acpi_config *cfg)
 	 * firmware's 64-byte aligned allocation; bytes before the first table
 	 * (the tail of the RSDP) are zeroed.
 	 */
-	t0 = w.tables[0];
-	for (unsigned int i = 1; i < w.nr; i++)
-		t0 = w.tables[i] < t0 ? w.tables[i] : t0;
+	t0 = wp->tables[0];
+	for (unsigned int i = 1; i < wp->nr; i++)
+		t0 = wp->tables[i] < t0 ? wp->tables[i] : t0;
 	t0 &= ~63ULL;
-	end = table_end(&w);
+	end = table_end(wp);
 	memcpy(rsdp_copy, blob, RSDP_LEN);
 	memset(blob, 0, RSDP_LEN);
 	/* Pointer fields now hold offsets into the tables file. */
-	for (unsigned int i = 0; i < w.nr_ptrs; i++) {
-		uint8_t *p = w.ptrs[i].at < RSDP_LEN ? rsdp_copy + w.ptrs[i].at : blob + w.ptrs[i].at;
-		uint64_t v = get_ptr(p, w.ptrs[i].size) - t0;
-		if (w.ptrs[i].size == 8)
+	for (unsigned int i = 0; i < wp->nr_ptrs; i++) {
+		uint8_t *p = wp->ptrs[i].at < RSDP_LEN ? rsdp_copy + wp->ptrs[i].at : blob + wp->ptrs[i].at;
+		uint64_t v = get_ptr(p, wp->ptrs[i].size) - t0;
+		if (wp->ptrs[i].size == 8)
 			put_le64(p, v);
 		else
 			put_le32(p, (uint32_t)v);
 	}
 	tables = blob + t0;
 
-	cmd_allocate(&l, RSDP_FILE, 16, ZONE_FSEG);
-	cmd_allocate(&l, TABLES_FILE, 64, ZONE_HIGH);
-	for (unsigned int i = 0; i < w.nr_ptrs; i++) {
-		bool in_rsdp = w.ptrs[i].at < RSDP_LEN;
-		cmd_pointer(&l, in_rsdp ? RSDP_FILE : TABLES_FILE, TABLES_FILE,
-			    (uint32_t)(in_rsdp ? w.ptrs[i].at : w.ptrs[i].at - t0), w.ptrs[i].size);
+	cmd_allocate(lp, RSDP_FILE, 16, ZONE_FSEG);
+	cmd_allocate(lp, TABLES_FILE, 64, ZONE_HIGH);
+	for (unsigned int i = 0; i < wp->nr_ptrs; i++) {
+		bool in_rsdp = wp->ptrs[i].at < RSDP_LEN;
+		cmd_pointer(lp, in_rsdp ? RSDP_FILE : TABLES_FILE, TABLES_FILE,
+			    (uint32_t)(in_rsdp ? wp->ptrs[i].at : wp->ptrs[i].at - t0), wp->ptrs[i].size);
 	}
 	/* Checksums last: they cover the patched pointers. The FACS has none. */
-	for (unsigned int i = 0; i < w.nr; i++) {
-		const uint8_t *t = blob + w.tables[i];
+	for (unsigned int i = 0; i < wp->nr; i++) {
+		const uint8_t *t = blob + wp->tables[i];
 		if (!memcmp(t, "FACS", 4))
 			continue;
-		cmd_checksum(&l, TABLES_FILE, (uint32_t)(w.tables[i] - t0 + 9), (uint32_t)(w.tables[i] - t0),
+		cmd_checksum(lp, TABLES_FILE, (uint32_t)(wp->tables[i] - t0 + 9), (uint32_t)(wp->tables[i] - t0),
 			     get_le32(t + 4));
 	}
-	cmd_checksum(&l, RSDP_FILE, 8, 0, 20);
-	cmd_checksum(&l, RSDP_FILE, 32, 0, RSDP_LEN);
-	if (l.err) {
-		r = l.err;
+	cmd_checksum(lp, RSDP_FILE, 8, 0, 20);
+	cmd_checksum(lp, RSDP_FILE, 32, 0, RSDP_LEN);
+	if (lp->err) {
+		r = lp->err;
 		goto out;
 	}
 	if ((r = fw_cfg_add_file(fc, RSDP_FILE, rsdp_copy, RSDP_LEN)) ||
 	    (r = fw_cfg_add_file(fc, TABLES_FILE, tables, (uint32_t)(end - t0))) ||
-	    (r = fw_cfg_add_file(fc, LOADER_FILE, l.cmds, l.n * LOADER_CMD_SIZE)))
+	    (r = fw_cfg_add_file(fc, LOADER_FILE, lp->cmds, lp->n * LOADER_CMD_SIZE)))
 		goto out;
 out:
 	guest_mem_free(&scratch);
+	free(lp);
+	free(wp);
 	return r;
 }
