@@ -70,7 +70,6 @@ const char run_usage[] =
 	"      --monitor unix:PATH\n"
 	"                        a control socket; `vmkit screenshot --socket PATH\n"
 	"                        OUT.png` saves the screen as PNG\n"
-	"                        (virtio-mmio; at most 4 virtio devices in all)\n"
 	"      --balloon[=OPTS]  a virtio-balloon device; OPTS, comma-separated:\n"
 	"                        target=SIZE initial balloon size (default 0),\n"
 	"                        control=PATH on SIGUSR2 read a new target size\n"
