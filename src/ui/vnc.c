@@ -4,7 +4,7 @@
  * encodings (raw, hextile, zlib, tight, zrle, ...); this file owns the
  * listening socket (TCP or UNIX), the server thread, and the framebuffer it
  * hands libvncserver. Each round the thread renders the display into a back
- * buffer (a snapshot: vCPUs never wait for the network), copies the 64x64
+ * buffer (a snapshot: vCPUs never wait for the network), copies the 32x16
  * tiles that differ into the RFB framebuffer and marks them modified, then
  * lets libvncserver read client messages and send updates for up to 30 ms.
  * An idle screen renders nothing (the display reports no change) and sends
@@ -30,7 +30,9 @@
 #include "vmkit/util.h"
 #include "vmkit/vnc.h"
 
-#define TILE 64
+/* Change-detection granularity: short tiles keep partial updates small. */
+#define TILE_W 32
+#define TILE_H 16
 #define ROUND_US 30000
 
 struct vnc {
@@ -257,10 +259,10 @@ static void publish(struct vnc *v)
 		pthread_mutex_unlock(&v->stats_lock);
 		return;
 	}
-	for (uint32_t ty = 0; ty < v->height; ty += TILE) {
-		uint32_t th = MIN((uint32_t)TILE, v->height - ty);
-		for (uint32_t tx = 0; tx < v->width; tx += TILE) {
-			uint32_t tw = MIN((uint32_t)TILE, v->width - tx);
+	for (uint32_t ty = 0; ty < v->height; ty += TILE_H) {
+		uint32_t th = MIN((uint32_t)TILE_H, v->height - ty);
+		for (uint32_t tx = 0; tx < v->width; tx += TILE_W) {
+			uint32_t tw = MIN((uint32_t)TILE_W, v->width - tx);
 			bool diff = false;
 
 			for (uint32_t y = ty; y < ty + th && !diff; y++)

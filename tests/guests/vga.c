@@ -6,6 +6,9 @@
  *   - (default) set 640x480x32 through the DISPI ports and paint a known
  *     pattern into the linear framebuffer at BAR0: four quadrants red,
  *     green, blue, white and a yellow 16x16 square at (100,100); or
+ *   - (cmdline "anim", for bench/vnc-fps) keep flipping between two pages of
+ *     a 640x960 virtual screen (Y_OFFSET), each frame different, printing
+ *     "F <n>" per frame, never exiting; or
  *   - (cmdline "text") write text to 0xb8000 in the power-on 80x25 mode:
  *     "Hello, VGA!" at row 0 (attr 0x1f), "vmkit" at row 10 col 30
  *     (attr 0x4e) and the cursor at row 2 col 5;
@@ -129,6 +132,23 @@ void guest_main(uint32_t magic, uint32_t mbi_addr)
 		fill(p, 320, 240, 320, 240, 0xffffff);
 		fill(p, 100, 100, 16, 16, 0xffff00);
 		CHECK(p[0] == 0xff0000 && p[479 * 640 + 639] == 0xffffff);
+		if (arg_has("anim")) {
+			puts_("READY\n");
+			/*
+			 * Double-buffered: draw the next frame below the visible one
+			 * (the virtual screen is taller), then pan to it with Y_OFFSET:
+			 * every frame is one whole-screen change. Horizontal bands that
+			 * move and change colour every frame.
+			 */
+			CHECK(dispi_rd(7) >= 960);
+			for (uint32_t n = 0;; n++) {
+				unsigned int page = (n & 1) ? 480 : 0;
+				for (unsigned int y = 0; y < 480; y += 16)
+					fill(p, 0, page + y, 640, 16, ((y + n * 16) * 0x010307u) ^ (n * 0x0f0f0fu));
+				dispi_wr(9, (uint16_t)page);
+				printf_("F %u\n", n);
+			}
+		}
 	}
 	puts_("READY\n");
 	/* Keys from VNC: the i8042 output buffer (status bit 0), polled. */
