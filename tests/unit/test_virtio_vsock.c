@@ -432,6 +432,47 @@ static void test_guest_beyond_credit(void **state)
 	unlink(port_path);
 }
 
+static void test_reset_and_limits(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_vsock_hdr h, r;
+	char port_path[80], buf[16];
+	int fds[VIRTIO_VSOCK_MAX_CONNS + 1], nfds = 0;
+
+	snprintf(port_path, sizeof(port_path), "%s_8", f->path);
+	int lfd = listen_unix(port_path);
+	fcntl(lfd, F_SETFL, O_NONBLOCK);
+	/* fill every connection slot; one more is refused with RST */
+	for (unsigned int i = 0; i <= VIRTIO_VSOCK_MAX_CONNS; i++) {
+		post_rx(f, 1);
+		h = ghdr(VIRTIO_VSOCK_OP_REQUEST, 100 + i, 8, 0);
+		send_pkt(f, &h, NULL, 0);
+		assert_true(get_rx(f, &r, NULL, 0));
+		assert_int_equal(r.op, i < VIRTIO_VSOCK_MAX_CONNS ? VIRTIO_VSOCK_OP_RESPONSE : VIRTIO_VSOCK_OP_RST);
+		/* accept as we go: the listen backlog is small */
+		int fd = accept(lfd, NULL, NULL);
+		if (fd >= 0)
+			fds[nfds++] = fd;
+	}
+	assert_int_equal(nfds, VIRTIO_VSOCK_MAX_CONNS);
+	assert_int_equal(counters(f).conns_open, VIRTIO_VSOCK_MAX_CONNS);
+	/* a device reset (the guest's driver restarts) closes every host connection */
+	vqd_wr(&f->d, 0x70, 0);
+	assert_int_equal(counters(f).conns_open, 0);
+	for (int i = 0; i < nfds; i++) {
+		assert_int_equal(read_timeout(fds[i], buf, sizeof(buf)), 0);
+		close(fds[i]);
+	}
+	/* without a driver, a host CONNECT is closed at once */
+	int hfd = connect_unix(f->path);
+	assert_int_equal(write(hfd, "CONNECT 5\n", 10), 10);
+	virtio_vsock_poll(f->v, 100);
+	assert_int_equal(read_timeout(hfd, buf, sizeof(buf)), 0);
+	close(hfd);
+	close(lfd);
+	unlink(port_path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -440,6 +481,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_host_to_guest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_headers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_guest_beyond_credit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_and_limits, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
