@@ -99,7 +99,7 @@ static void update_intx_locked(struct virtio_pci *p)
 {
 	int level = !p->msix_enabled && !p->intx_disabled && __atomic_load_n(&p->vdev.isr, __ATOMIC_SEQ_CST) != 0;
 
-	/* PCI 3.0 s6.2.3: status bit 3 reflects the INTx state. */
+	/* Level-triggered and shared (PCI 3.0 s2.2.6): asserted while ISR is non-zero. */
 	if (level != p->line) {
 		p->line = level;
 		if (level)

@@ -6,6 +6,7 @@
  * contents; queue notifications are served synchronously, so rings the
  * program sets up are walked too. Nothing may crash, hang or leak.
  */
+// fuzz-srcs: src/virtio/*.c src/bus/*.c src/mem/*.c src/util/*.c src/event/*.c src/dev/virtio_rng.c
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
