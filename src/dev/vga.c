@@ -751,6 +751,9 @@ static void vga_destroy(void *dev)
 {
 	struct vga *v = dev;
 
+	log_debug("vga: %llu renders, %llu skipped (unchanged), %llu mode changes",
+		  (unsigned long long)v->stats.renders, (unsigned long long)v->stats.skipped,
+		  (unsigned long long)v->stats.mode_changes);
 	munmap(v->vram, VGA_VRAM_SIZE);
 	pthread_mutex_destroy(&v->lock);
 	free(v);

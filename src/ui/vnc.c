@@ -16,6 +16,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -322,6 +323,7 @@ struct vnc *vnc_start(const struct vnc_spec *spec, const struct ui_display *disp
 		      char *err, size_t errlen)
 {
 	struct vnc *v = calloc(1, sizeof(*v));
+	sigset_t all, old;
 	int r;
 
 	if (!v) {
@@ -368,7 +370,15 @@ struct vnc *vnc_start(const struct vnc_spec *spec, const struct ui_display *disp
 		v->screen->passwordCheck = rfbCheckPasswordByList;
 	}
 	rfbInitServer(v->screen);
-	if (pthread_create(&v->thread, NULL, vnc_thread, v)) {
+	/*
+	 * The thread starts with every signal blocked: process signals (SIGTERM,
+	 * SIGINT, ...) belong to the VM's loop thread, which handles them.
+	 */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	r = pthread_create(&v->thread, NULL, vnc_thread, v);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r) {
 		snprintf(err, errlen, "cannot start the VNC thread");
 		goto fail;
 	}

@@ -9,6 +9,7 @@ through VNC.
 """
 import gzip
 import os
+import re
 import select
 import socket
 import struct
@@ -331,3 +332,28 @@ def test_seabios_vgabios_text_on_vnc(tmp_path):
     finally:
         p.kill()
         p.wait()
+
+
+def test_sigterm_with_vnc_client_stops_cleanly_and_idle_screen_is_not_rendered():
+    """SIGTERM reaches vmkit's handler (not the VNC thread's default action:
+    status 143, not death by signal), and a watched but idle DISPI screen is
+    skipped thanks to the framebuffer slot's KVM dirty log."""
+    port = free_port()
+    env = dict(os.environ, VMKIT_LOG="debug")
+    p = subprocess.Popen([VMKIT, "run", "--kernel", GUEST, "--vnc", f"127.0.0.1:{port}", "--console", "stdio"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    try:
+        c = Rfb(("127.0.0.1", port), timeout=60)
+        assert c.wait_for(lambda c: c.pixel(630, 470) == WHITE)
+        time.sleep(3)  # idle, watched: ~100 rounds of the VNC thread
+        p.terminate()
+        out = p.communicate(timeout=30)[0].decode(errors="replace")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 128 + 15, f"status {p.returncode}:\n{out}"
+    m = re.search(r"vga: (\d+) renders, (\d+) skipped", out)
+    assert m, out
+    renders, skipped = int(m.group(1)), int(m.group(2))
+    assert skipped > 5 * renders, f"idle screen rendered {renders} times, skipped {skipped}"
