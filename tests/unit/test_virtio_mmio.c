@@ -13,6 +13,11 @@
 
 #include <cmocka.h>
 
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vmkit/iothread.h"
 #include "vmkit/util.h"
 #include "vmkit/virtio_mmio.h"
 
@@ -34,11 +39,16 @@ static void rec_irq(void *ctx, uint32_t gsi, int level)
 static uint8_t echo_cfg[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 static int activations, resets;
 
+static int served;
+static pthread_t served_on;
+
 static void echo_notify(void *impl, struct virtio_dev *v, unsigned int q)
 {
 	static struct virtq_elem e;
 	int r;
 
+	served_on = pthread_self();
+	__atomic_add_fetch(&served, 1, __ATOMIC_SEQ_CST);
 	while ((r = virtq_pop(&v->vq[q], &e)) > 0) {
 		uint8_t buf[256];
 		size_t n = virtq_elem_read(&e, 0, buf, sizeof(buf));
@@ -278,6 +288,91 @@ static void test_bad_queue_setup(void **state)
 	assert_int_equal(rd(f, 0x44), 0);
 }
 
+/* ioeventfd registrations made through the notifier interface */
+static struct {
+	uint64_t addr[4], data[4];
+	uint32_t len[4];
+	int fd[4];
+	int nr;
+} ioev;
+
+static int ioev_set(void *ctx, bool pio, uint64_t addr, uint32_t len, bool datamatch, uint64_t data, int fd,
+		    bool assign)
+{
+	assert_false(pio);
+	assert_true(datamatch);
+	if (!assign) {
+		ioev.nr--;
+		return 0;
+	}
+	ioev.addr[ioev.nr] = addr;
+	ioev.len[ioev.nr] = len;
+	ioev.data[ioev.nr] = data;
+	ioev.fd[ioev.nr++] = fd;
+	return 0;
+}
+
+static void wait_served(int n)
+{
+	/* bounded wait for the I/O thread (10 s means "never"; not a timing assertion) */
+	for (int i = 0; i < 10000 && __atomic_load_n(&served, __ATOMIC_SEQ_CST) < n; i++) {
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	assert_int_equal(__atomic_load_n(&served, __ATOMIC_SEQ_CST), n);
+}
+
+/* QueueNotify through an ioeventfd with datamatch, served on the I/O thread */
+static void test_notify_on_iothread(void **state)
+{
+	struct fx *f = *state;
+	struct ioevent_ctl ctl = { .set = ioev_set };
+	struct iothread io;
+	uint8_t *ram = guest_mem_ptr(&f->mem, 0, 1 << 20);
+	uint64_t one = 1;
+
+	memset(&ioev, 0, sizeof(ioev));
+	served = 0;
+	assert_int_equal(iothread_init(&io), 0);
+	assert_int_equal(virtio_mmio_attach_notify(f->m, &io.loop, &ctl, 0xfeb00000), 0);
+	assert_int_equal(ioev.nr, 1); /* one queue: QueueNotify == 0 */
+	assert_int_equal(ioev.addr[0], 0xfeb00000 + 0x50);
+	assert_int_equal(ioev.len[0], 4);
+	assert_int_equal(ioev.data[0], 0);
+	bring_up(f);
+	assert_int_equal(iothread_start(&io, "test-io"), 0);
+	memcpy(ram + DATA, "ping", 4);
+	put_le64(ram + DESC, DATA);
+	put_le32(ram + DESC + 8, 4);
+	put_le16(ram + DESC + 12, VIRTQ_DESC_F_NEXT);
+	put_le16(ram + DESC + 14, 1);
+	put_le64(ram + DESC + 16, DATA + 0x100);
+	put_le32(ram + DESC + 24, 16);
+	put_le16(ram + DESC + 28, VIRTQ_DESC_F_WRITE);
+	put_le16(ram + AVAIL + 4, 0);
+	put_le16(ram + AVAIL + 2, 1);
+	/* what KVM does on a matching write */
+	assert_int_equal(write(ioev.fd[0], &one, sizeof(one)), sizeof(one));
+	wait_served(1);
+	assert_false(pthread_equal(served_on, pthread_self()));
+	assert_int_equal(get_le16(ram + USED + 2), 1);
+	/* a write the ioeventfd missed is forwarded to the same thread */
+	put_le16(ram + AVAIL + 6, 0);
+	put_le16(ram + AVAIL + 2, 2);
+	wr(f, 0x50, 0);
+	wait_served(2);
+	assert_false(pthread_equal(served_on, pthread_self()));
+	assert_int_equal(get_le16(ram + USED + 2), 2);
+	/* a queue that does not exist never reaches the device */
+	wr(f, 0x50, 5);
+	iothread_stop(&io);
+	assert_int_equal(served, 2);
+	virtio_mmio_destroy(f->m); /* unregisters and removes its fds from the loop */
+	f->m = NULL;
+	assert_int_equal(ioev.nr, 0);
+	iothread_destroy(&io);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -286,6 +381,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_request_and_interrupt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_sets_needs_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_queue_setup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notify_on_iothread, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("virtio_mmio", tests, NULL, NULL);
 }
