@@ -114,6 +114,7 @@ def test_inflate_lowers_rss_and_deflate_returns_memory(results):
     infl = marker(out, r"BALLOON-HOST inflated rss_kb=(\d+) free=(\d+) actual=(\d+) balloon=(\d+) invalid=(\d+)")
     defl = marker(out, r"BALLOON-HOST deflated rss_kb=(\d+) actual=(\d+) balloon=(\d+) deflated=(\d+)")
     rss0, rss1 = int(before.group(1)), int(infl.group(1))
+    print(f"balloon: VmRSS {rss0} kB -> {rss1} kB after inflating 96 MiB, {defl.group(1)} kB after deflating")
     # 96 MiB inflated, most of it pages the guest had touched: RSS falls by >= 64 MiB
     assert rss0 - rss1 >= 64 * 1024, f"VmRSS {rss0} kB -> {rss1} kB after inflating 96 MiB"
     assert int(infl.group(3)) == 24576 and int(infl.group(4)) == 24576
@@ -136,6 +137,7 @@ def test_free_page_reporting_returns_freed_memory(results):
     peak, low = int(m.group(1)), int(m.group(2))
     reported = int(marker(out, r"BALLOON-REPORT .*reported_bytes=(\d+)").group(1))
     actual = int(marker(out, r"BALLOON-REPORT .*actual_pages=(\d+)").group(1))
+    print(f"free page reporting: VmRSS peak {peak} kB -> {low} kB, {reported} bytes reported")
     # ~150 MiB were touched and freed; reporting gives most of it back, without inflating
     assert peak - low >= 64 * 1024, f"VmRSS {peak} kB -> {low} kB with free page reporting"
     assert reported >= 64 << 20
