@@ -12,8 +12,9 @@
  *   - (cmdline "text") write text to 0xb8000 in the power-on 80x25 mode:
  *     "Hello, VGA!" at row 0 (attr 0x1f), "vmkit" at row 10 col 30
  *     (attr 0x4e) and the cursor at row 2 col 5;
- * then print READY and report every byte the keyboard controller delivers
- * ("KEY xx", set 1 after the controller's translation) until Escape (0x01).
+ * then enable the PS/2 mouse, print READY and report every byte the keyboard
+ * controller delivers ("KEY xx", set 1 after the controller's translation;
+ * "AUX xx" from the mouse) until Escape (0x01).
  */
 #include "lib.h"
 
@@ -150,13 +151,22 @@ void guest_main(uint32_t magic, uint32_t mbi_addr)
 			}
 		}
 	}
+	/* The PS/2 mouse: enable the aux port (0xa8) and stream reporting (0xd4, 0xf4). */
+	outb(0x64, 0xa8);
+	outb(0x64, 0xd4);
+	outb(0x60, 0xf4);
 	puts_("READY\n");
-	/* Keys from VNC: the i8042 output buffer (status bit 0), polled. */
+	/*
+	 * Keys and mouse packets from VNC: the i8042 output buffer (status bit 0;
+	 * bit 5 says the byte is from the mouse), polled.
+	 */
 	for (;;) {
-		if (inb(0x64) & 1) {
+		uint8_t st = inb(0x64);
+
+		if (st & 1) {
 			uint8_t b = inb(0x60);
-			printf_("KEY %2x\n", b);
-			if (b == 0x01)
+			printf_("%s %2x\n", (st & 0x20) ? "AUX" : "KEY", b);
+			if (b == 0x01 && !(st & 0x20))
 				pass();
 		} else {
 			cpu_relax();

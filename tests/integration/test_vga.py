@@ -164,6 +164,23 @@ def test_vnc_keys_arrive_as_scancodes(guest_factory):
     assert rc == PASS and "PASS vga" in g.out, g.out
 
 
+def test_vnc_pointer_arrives_as_ps2_mouse_packets(guest_factory):
+    g = guest_factory()
+    g.wait_for("AUX fa")  # the mouse acknowledged "enable reporting"
+    c = Rfb(g.addr())
+    c.frame()
+    c.pointer(100, 100)         # first position: nothing to report
+    c.pointer(110, 95, 1)       # right 10, up 5, left button: 09 0a 05
+    c.pointer(110, 95, 0)       # release: 08 00 00
+    c.pointer(100, 120, 4)      # left 10, down 25, right button (RFB bit 2 = PS/2 bit 1): 3a f6 e7
+    c.pointer(100, 120, 0)      # 08 00 00
+    g.wait_for("AUX e7\nAUX 08\nAUX 00\nAUX 00")
+    aux = [l.split()[1] for l in g.out.splitlines() if l.startswith("AUX ")]
+    assert aux == ["fa", "09", "0a", "05", "08", "00", "00", "3a", "f6", "e7", "08", "00", "00"], g.out
+    c.tap(0xff1b)
+    assert g.finish() == PASS
+
+
 def load_psf(path):
     """PSF1 font -> (height, {unicode: glyph bytes}); the format of the kbd docs."""
     data = gzip.open(path).read()
