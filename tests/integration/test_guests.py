@@ -182,6 +182,11 @@ def test_pci_host_bridge():
     expect_pass("pci", *run("pci"))
 
 
+def test_virtio_pci_msix_and_intx():
+    """A minimal in-guest virtio-pci driver on virtio-rng: ioeventfd notify, MSI-X (irqfd), masking/PBA, INTx."""
+    expect_pass("virtio_pci", *run("virtio_pci", "--rng"))
+
+
 def test_cmos_time():
     expect_pass("rtc", *run("rtc", "--cmdline", f"now={int(time.time())}"))
 
