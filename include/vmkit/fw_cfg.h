@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "vmkit/bus.h"
 #include "vmkit/mem.h"
@@ -92,6 +93,19 @@ int fw_cfg_add_file(struct fw_cfg *fc, const char *name, const void *data, uint3
 /* Bus handlers: fw_cfg_pio_io at 0x510 (len 2), fw_cfg_dma_io at 0x514 (len 8). */
 void fw_cfg_pio_io(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bool is_write);
 void fw_cfg_dma_io(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bool is_write);
+
+/* Power-on state of the registers: selector 0, offset 0, DMA high half 0. */
+void fw_cfg_reset(struct fw_cfg *fc);
+
+/*
+ * Device state (selector, read offset, DMA address high half) as a versioned
+ * blob; the items themselves are configuration, rebuilt by the target.
+ * save: bytes written or -ENOSPC. load: 0, or -EINVAL for a malformed blob or
+ * an offset beyond the selected item.
+ */
+#define FW_CFG_STATE_LEN 18
+ssize_t fw_cfg_save(struct fw_cfg *fc, void *buf, size_t cap);
+int fw_cfg_load(struct fw_cfg *fc, const void *buf, size_t len);
 
 /*
  * Run the DMA descriptor at guest address gpa (what a write to the low half

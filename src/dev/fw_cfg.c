@@ -332,3 +332,61 @@ void fw_cfg_dma_io(void *opaque, uint64_t off, uint8_t *data, uint32_t size, boo
 	}
 	fw_cfg_dma_run(fc, gpa);
 }
+
+/* Saved state: magic, version, payload length, then the fields (little-endian). */
+#define STATE_MAGIC 0x43574656 /* "VFWC" little-endian */
+#define STATE_VERSION 1
+#define STATE_HDR 8
+#define STATE_PAYLOAD (2 + 4 + 4)
+
+void fw_cfg_reset(struct fw_cfg *fc)
+{
+	pthread_mutex_lock(&fc->lock);
+	fc->selector = 0;
+	fc->offset = 0;
+	fc->dma_addr_hi = 0;
+	pthread_mutex_unlock(&fc->lock);
+}
+
+ssize_t fw_cfg_save(struct fw_cfg *fc, void *buf, size_t cap)
+{
+	uint8_t *b = buf;
+
+	if (cap < FW_CFG_STATE_LEN)
+		return -ENOSPC;
+	put_le32(b, STATE_MAGIC);
+	put_le16(b + 4, STATE_VERSION);
+	put_le16(b + 6, STATE_PAYLOAD);
+	pthread_mutex_lock(&fc->lock);
+	put_le16(b + 8, fc->selector);
+	put_le32(b + 10, fc->offset);
+	put_le32(b + 14, fc->dma_addr_hi);
+	pthread_mutex_unlock(&fc->lock);
+	return FW_CFG_STATE_LEN;
+}
+
+int fw_cfg_load(struct fw_cfg *fc, const void *buf, size_t len)
+{
+	const uint8_t *b = buf;
+	const struct fw_cfg_item *it;
+	uint16_t sel;
+	uint32_t off;
+
+	if (len != FW_CFG_STATE_LEN || get_le32(b) != STATE_MAGIC || get_le16(b + 4) != STATE_VERSION ||
+	    get_le16(b + 6) != STATE_PAYLOAD)
+		return -EINVAL;
+	sel = get_le16(b + 8);
+	off = get_le32(b + 10);
+	pthread_mutex_lock(&fc->lock);
+	it = find(fc, sel);
+	/* Only what the guest could have reached: an offset within the item (0 for an unknown one). */
+	if (off > (it ? it->len : 0)) {
+		pthread_mutex_unlock(&fc->lock);
+		return -EINVAL;
+	}
+	fc->selector = sel;
+	fc->offset = off;
+	fc->dma_addr_hi = get_le32(b + 14);
+	pthread_mutex_unlock(&fc->lock);
+	return 0;
+}

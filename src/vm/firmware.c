@@ -236,16 +236,17 @@ static void fw_cfg_device_destroy(void *dev)
 
 static void fw_cfg_dev_reset(void *dev)
 {
+	fw_cfg_reset(dev);
 }
 
 static ssize_t fw_cfg_dev_save(void *dev, void *buf, size_t cap)
 {
-	return 0; /* items are rebuilt from the configuration; only the selector would matter */
+	return fw_cfg_save(dev, buf, cap);
 }
 
 static int fw_cfg_dev_load(void *dev, const void *buf, size_t len)
 {
-	return len == 0 ? 0 : -EINVAL;
+	return fw_cfg_load(dev, buf, len);
 }
 
 static const struct device_ops fw_cfg_device_ops = {

@@ -237,6 +237,41 @@ static void test_dma_hostile(void **state)
 	assert_int_equal(f->fc.dma_errors, 9);
 }
 
+static void test_save_load(void **state)
+{
+	struct fx *f = *state;
+	uint8_t blob[64], bad[64];
+	ssize_t n;
+
+	assert_int_equal(fw_cfg_add_file(&f->fc, "etc/x", "abcdef", 6), 0);
+	sel(f, 0x20);
+	assert_int_equal(rd(f), 'a');
+	assert_int_equal(rd(f), 'b');
+	assert_int_equal(fw_cfg_save(&f->fc, blob, 4), -ENOSPC);
+	n = fw_cfg_save(&f->fc, blob, sizeof(blob));
+	assert_int_equal(n, FW_CFG_STATE_LEN);
+	fw_cfg_reset(&f->fc);
+	assert_int_equal(rd(f), 'Q'); /* selector 0: the signature */
+	assert_int_equal(fw_cfg_load(&f->fc, blob, (size_t)n), 0);
+	assert_int_equal(rd(f), 'c'); /* where it left off */
+	/* Malformed blobs: length, magic, version, an offset past the item. */
+	assert_int_equal(fw_cfg_load(&f->fc, blob, (size_t)n - 1), -EINVAL);
+	memcpy(bad, blob, (size_t)n);
+	bad[0] ^= 1;
+	assert_int_equal(fw_cfg_load(&f->fc, bad, (size_t)n), -EINVAL);
+	memcpy(bad, blob, (size_t)n);
+	bad[4] = 9;
+	assert_int_equal(fw_cfg_load(&f->fc, bad, (size_t)n), -EINVAL);
+	memcpy(bad, blob, (size_t)n);
+	put_le32(bad + 10, 7);
+	assert_int_equal(fw_cfg_load(&f->fc, bad, (size_t)n), -EINVAL);
+	put_le16(bad + 8, 0x7777); /* unknown selector: only offset 0 */
+	assert_int_equal(fw_cfg_load(&f->fc, bad, (size_t)n), -EINVAL);
+	put_le32(bad + 10, 0);
+	assert_int_equal(fw_cfg_load(&f->fc, bad, (size_t)n), 0);
+	assert_int_equal(rd(f), 0);
+}
+
 /* ---- ACPI through etc/table-loader, executed here as SeaBIOS's romfile_loader would ---- */
 
 #define LMEM 0x200000 /* fake physical memory for the loader: FSEG at 0xf0000, HIGH at 0x100000 */
@@ -375,6 +410,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dma_read_skip_select, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dma_hostile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acpi_table_loader, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_save_load, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
