@@ -113,21 +113,27 @@ static void unlock_rx_all(struct virtio_net *n)
 		pthread_mutex_unlock(&n->rx[i].lock);
 }
 
-/* Every queue lock, in one order (rx, tx, ctrl): device state changes wait for in-flight work. */
+/*
+ * Every queue lock, so device state changes wait for in-flight work. Lock
+ * order: tx, ctrl, then the backend's own lock (a transmit may call into the
+ * backend, and slirp's send can deliver a reply at once), then rx (the
+ * backend's thread delivers frames with its lock held). Taking rx before tx
+ * here could deadlock against a transmit waiting for the backend.
+ */
 static void lock_all(struct virtio_net *n)
 {
-	lock_rx_all(n);
 	for (unsigned int i = 0; i < n->max_pairs; i++)
 		pthread_mutex_lock(&n->tx[i].lock);
 	pthread_mutex_lock(&n->ctrl_lock);
+	lock_rx_all(n);
 }
 
 static void unlock_all(struct virtio_net *n)
 {
+	unlock_rx_all(n);
 	pthread_mutex_unlock(&n->ctrl_lock);
 	for (unsigned int i = n->max_pairs; i-- > 0;)
 		pthread_mutex_unlock(&n->tx[i].lock);
-	unlock_rx_all(n);
 }
 
 static void resume_all(struct virtio_net *n)

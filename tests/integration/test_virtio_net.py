@@ -7,7 +7,7 @@ the host reaches an HTTP server and a listener in the guest through hostfwd.
 net tap: vmkit's tap is bridged to a veth pair whose other end sits in a
 network namespace (the peer, 192.168.77.1); the guest pings it and moves
 16 MiB each way over TCP, checked by sha256 on both ends; with queues=2 and
-two vCPUs the driver runs two queue pairs (VQ_PAIRS_SET).
+two vCPUs the driver runs two queue pairs (VQ_PAIRS_SET), 4 MiB each way.
 """
 import hashlib
 import os
@@ -51,8 +51,8 @@ def files(tmp_path_factory):
 
 SCENARIOS = {
     "user": "sh {files}/user.sh {vmkit} {kernel} {initrd} {files}",
-    "tap": "sh {files}/tap.sh {vmkit} {kernel} {initrd} {files} 1 1",
-    "tap-mq": "sh {files}/tap.sh {vmkit} {kernel} {initrd} {files} 2 2",
+    "tap": "sh {files}/tap.sh {vmkit} {kernel} {initrd} {files} 1 1 16",
+    "tap-mq": "sh {files}/tap.sh {vmkit} {kernel} {initrd} {files} 2 2 4",
 }
 
 
@@ -87,23 +87,23 @@ def test_user_hostfwd_reaches_guest(results):
     assert "VMKIT-NET got=bye-from-l1" in out, out[-4000:]
 
 
-def check_tap(results, name):
+def check_tap(results, name, mib):
     status, out = results[name]
     assert status == 0, out[-4000:]
     assert "VMKIT-NET ping=ok" in out, out[-4000:]
     up = re.search(r"VMKIT-NET up sha256=(\w+)", out).group(1)
-    assert f"VMKIT-L1 up sha256={up} bytes={16 << 20}" in out, out[-4000:]
+    assert f"VMKIT-L1 up sha256={up} bytes={mib << 20}" in out, out[-4000:]
     down = re.search(r"VMKIT-L1 down sha256=(\w+)", out).group(1)
-    assert f"VMKIT-NET down sha256={down} bytes={16 << 20}" in out, out[-4000:]
+    assert f"VMKIT-NET down sha256={down} bytes={mib << 20}" in out, out[-4000:]
     assert "rx_errors=0 rx_length_errors=0" in out, out[-4000:]
     return out
 
 
 def test_tap_ping_and_transfer_to_netns_peer(results):
-    out = check_tap(results, "tap")
+    out = check_tap(results, "tap", 16)
     assert "VMKIT-NET queues=rx-0 tx-0" in out, out[-4000:]
 
 
 def test_tap_multiqueue(results):
-    out = check_tap(results, "tap-mq")
+    out = check_tap(results, "tap-mq", 4)
     assert "VMKIT-NET queues=rx-0 rx-1 tx-0 tx-1" in out, out[-4000:]

@@ -1,11 +1,11 @@
 #!/bin/sh
 # L1 side of the net-tap test: a peer in its own network namespace, bridged
-# to vmkit's tap interface; the guest pings it, sends it 16 MiB and fetches
-# 16 MiB from it, sha256-checked on both ends.
-# usage: tap.sh VMKIT KERNEL INITRD DIR QUEUES CPUS
+# to vmkit's tap interface; the guest pings it, sends it MIB MiB and fetches
+# MIB MiB from it, sha256-checked on both ends.
+# usage: tap.sh VMKIT KERNEL INITRD DIR QUEUES CPUS MIB
 #   DIR holds checks.cpio.gz and iproute2's ip with its libraries (the rig's
 #   busybox ip cannot make veth pairs).
-vmkit=$1 kernel=$2 initrd=$3 dir=$4 queues=$5 cpus=$6
+vmkit=$1 kernel=$2 initrd=$3 dir=$4 queues=$5 cpus=$6 mib=$7
 export LD_LIBRARY_PATH=$dir
 ip() { "$dir/ip" "$@"; }
 mq=
@@ -27,7 +27,7 @@ in_peer "$dir/ip" link set lo up
 in_peer "$dir/ip" addr add 192.168.77.1/24 dev veth1
 in_peer "$dir/ip" link set veth1 up
 set +e
-dd if=/dev/urandom of=/tmp/down bs=1M count=16 2>/dev/null
+dd if=/dev/urandom of=/tmp/down bs=1M count=$mib 2>/dev/null
 echo "VMKIT-L1 down sha256=$(sha256sum /tmp/down | cut -d' ' -f1)"
 # The receiving nc's stdin must not hit EOF (nc half-closes, and the sender
 # stops at the peer's FIN): a fifo opened read-write never ends.
@@ -38,7 +38,7 @@ in_peer nc -l -p 5001 </tmp/down &
 down=$!
 cat "$initrd" "$dir/checks.cpio.gz" >/tmp/l2-net.img
 "$vmkit" run --kernel "$kernel" --initrd /tmp/l2-net.img --memory 512M --cpus "$cpus" --console stdio \
-	--net "tap=vmtap0,queues=$queues" --cmdline 'console=ttyS0 quiet vmkit.check=net-tap' </dev/null
+	--net "tap=vmtap0,queues=$queues" --cmdline "console=ttyS0 quiet vmkit.check=net-tap net.mib=$mib" </dev/null
 s=$?
 wait $up
 echo "VMKIT-L1 up sha256=$(sha256sum /tmp/up | cut -d' ' -f1) bytes=$(wc -c </tmp/up)"
