@@ -107,11 +107,17 @@ size_t virtio_console_receive(void *opaque, const uint8_t *buf, size_t len)
 			break; /* a buffer with no writable space: returned empty */
 	}
 	c->rx_bytes += done;
-	pthread_mutex_unlock(&c->lock);
+	/*
+	 * Interrupt before unlocking: this runs on the main loop thread, and a
+	 * reset on a vCPU (con_reset, then the core clears the rings) waits for
+	 * c->lock, so the ring is never cleared under us. Transports' interrupt
+	 * locks are leaves (include/vmkit/virtio.h).
+	 */
 	if (broken)
 		virtio_dev_needs_reset(v);
 	if (notify)
 		virtio_dev_notify_queue(v, RX_Q);
+	pthread_mutex_unlock(&c->lock);
 	return done;
 }
 
