@@ -13,8 +13,19 @@ class RfbError(Exception):
     pass
 
 
+def vnc_auth_response(password, challenge):
+    """VNC authentication (RFC 6143 s7.2.2): DES-encrypt the 16-byte challenge
+    with the password (8 bytes, zero padded) as key, each key byte's bits
+    mirrored (the historical VNC convention)."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    key = bytes(int(f"{b:08b}"[::-1], 2) for b in password.encode()[:8].ljust(8, b"\0"))
+    # an 8-byte TripleDES key is K1 = K2 = K3: plain DES
+    enc = Cipher(algorithms.TripleDES(key), modes.ECB()).encryptor()
+    return enc.update(challenge) + enc.finalize()
+
+
 class Rfb:
-    def __init__(self, addr, timeout=20, encodings=(RAW, DESKTOP_SIZE)):
+    def __init__(self, addr, timeout=20, encodings=(RAW, DESKTOP_SIZE), password=None):
         deadline = time.monotonic() + timeout
         while True:  # the server may still be starting
             self.sock = socket.socket(socket.AF_UNIX if isinstance(addr, str) else socket.AF_INET,
@@ -37,9 +48,13 @@ class Rfb:
         if n == 0:
             raise RfbError("server refused: " + self.recv(struct.unpack(">I", self.recv(4))[0]).decode())
         self.security_types = list(self.recv(n))
-        if 1 not in self.security_types:
+        if password is not None and 2 in self.security_types:
+            self.sock.sendall(b"\x02")
+            self.sock.sendall(vnc_auth_response(password, self.recv(16)))
+        elif 1 in self.security_types:
+            self.sock.sendall(b"\x01")
+        else:
             raise RfbError(f"no 'None' security type offered: {self.security_types}")
-        self.sock.sendall(b"\x01")
         if struct.unpack(">I", self.recv(4))[0] != 0:
             raise RfbError("security handshake failed")
         self.sock.sendall(b"\x01")  # ClientInit: shared
