@@ -16,6 +16,12 @@ include libs.mk
 CFLAGS_BASE += $(VMKIT_PKG_CFLAGS)
 LDLIBS += $(VMKIT_PKG_LIBS)
 
+# io_uring for the disk backend (liburing-dev); without it disks use the thread pool.
+ifneq ($(shell pkg-config --exists liburing 2>/dev/null && echo yes),)
+CFLAGS += -DVMKIT_HAVE_LIBURING $(shell pkg-config --cflags liburing)
+LDLIBS += $(shell pkg-config --libs liburing)
+endif
+
 LIB_SRCS := $(shell find src -name '*.c' ! -path 'src/cmd/*' | sort)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 VMKIT_SRCS := $(wildcard src/cmd/vmkit/*.c)

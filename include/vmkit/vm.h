@@ -29,12 +29,18 @@ enum virtio_transport {
 	VIRTIO_TRANSPORT_PCI,
 	VIRTIO_TRANSPORT_MMIO,
 };
+#define VM_MAX_DISK_QUEUES 16
+
+enum vm_disk_aio { VM_DISK_AIO_DEFAULT, VM_DISK_AIO_IO_URING, VM_DISK_AIO_THREADS };
 
 struct vm_disk_config {
 	char path[4096];
 	char serial[21]; /* virtio-blk GET_ID is 20 bytes */
 	bool readonly;
 	enum virtio_transport transport; /* ,transport=pci|mmio */
+	bool direct;         /* cache=none: O_DIRECT */
+	unsigned int queues; /* 0: one per vCPU, up to VM_MAX_DISK_QUEUES */
+	enum vm_disk_aio aio;
 };
 
 /* --net user[,hostfwd=...][,mac=MAC] | tap=IFNAME[,mac=MAC][,queues=N] */

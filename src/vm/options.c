@@ -30,9 +30,14 @@ const char run_usage[] =
 	"                        file:PATH (output only) or pty (prints the pty path);\n"
 	"                        virtio puts the terminal on a virtio-console (Linux\n"
 	"                        hvc0, console=hvc0) instead of COM1\n"
-	"      --disk PATH[,readonly][,serial=ID][,transport=pci|mmio]\n"
+	"      --disk PATH[,readonly][,serial=ID][,transport=pci|mmio][,queues=N]\n"
+	"            [,cache=MODE][,aio=ENGINE]\n"
 	"                        a raw disk image as a virtio-blk device (repeatable,\n"
-	"                        up to 4); the image is locked against a second writer\n"
+	"                        up to 4); the image is locked against a second writer.\n"
+	"                        queues: request queues, 1-16 (default: one per vCPU,\n"
+	"                        up to 16); cache: writeback (default, host page\n"
+	"                        cache) or none (O_DIRECT); aio: io_uring (default\n"
+	"                        when available) or threads (a thread pool)\n"
 	"      --rng             a virtio-rng entropy device fed from getrandom(2)\n"
 	"      --net user[,hostfwd=tcp:[HOSTADDR]:HOSTPORT-:GUESTPORT][,mac=MAC]\n"
 	"            [,transport=pci|mmio]\n"
@@ -175,7 +180,7 @@ enum virtio_transport vm_config_transport(const struct vm_config *c, enum virtio
 	return c->virtio_transport != VIRTIO_TRANSPORT_DEFAULT ? c->virtio_transport : VIRTIO_TRANSPORT_PCI;
 }
 
-/* PATH[,readonly][,serial=ID][,transport=pci|mmio] */
+/* PATH[,readonly][,serial=ID][,transport=pci|mmio][,queues=N][,cache=none|writeback][,aio=io_uring|threads] */
 static int parse_disk(const char *arg, struct vm_config *c, char *err, size_t errlen)
 {
 	struct vm_disk_config *d;
@@ -189,7 +194,7 @@ static int parse_disk(const char *arg, struct vm_config *c, char *err, size_t er
 	d = &c->disks[c->nr_disks];
 	memset(d, 0, sizeof(*d));
 	if (n == 0 || n >= sizeof(d->path)) {
-		snprintf(err, errlen, "invalid --disk '%s' (expected PATH[,readonly][,serial=ID])", arg);
+		snprintf(err, errlen, "invalid --disk '%s' (expected PATH[,readonly][,serial=ID][,...])", arg);
 		return -EINVAL;
 	}
 	memcpy(d->path, arg, n);
@@ -206,8 +211,30 @@ static int parse_disk(const char *arg, struct vm_config *c, char *err, size_t er
 			d->readonly = true;
 		} else if (len > 7 && !strncmp(o, "serial=", 7) && len - 7 < sizeof(d->serial)) {
 			memcpy(d->serial, o + 7, len - 7);
+		} else if (len > 7 && !strncmp(o, "queues=", 7)) {
+			char num[8] = { 0 }, *e;
+			unsigned long q;
+
+			memcpy(num, o + 7, MIN(len - 7, sizeof(num) - 1));
+			q = strtoul(num, &e, 10);
+			if (len - 7 >= sizeof(num) || *e || !num[0] || q < 1 || q > VM_MAX_DISK_QUEUES) {
+				snprintf(err, errlen, "invalid --disk queues '%.*s' (expected 1-%d)", (int)(len - 7), o + 7,
+					 VM_MAX_DISK_QUEUES);
+				return -EINVAL;
+			}
+			d->queues = (unsigned int)q;
+		} else if (len == 10 && !strncmp(o, "cache=none", 10)) {
+			d->direct = true;
+		} else if (len == 15 && !strncmp(o, "cache=writeback", 15)) {
+			d->direct = false;
+		} else if (len == 12 && !strncmp(o, "aio=io_uring", 12)) {
+			d->aio = VM_DISK_AIO_IO_URING;
+		} else if (len == 11 && !strncmp(o, "aio=threads", 11)) {
+			d->aio = VM_DISK_AIO_THREADS;
 		} else {
-			snprintf(err, errlen, "invalid --disk option '%.*s' (expected readonly, serial=ID with ID up to 20 bytes, or transport=pci|mmio)",
+			snprintf(err, errlen,
+				 "invalid --disk option '%.*s' (expected readonly, serial=ID (up to 20 bytes), "
+				 "transport=pci|mmio, queues=N, cache=none|writeback or aio=io_uring|threads)",
 				 (int)len, o);
 			return -EINVAL;
 		}

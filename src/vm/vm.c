@@ -283,14 +283,24 @@ static int build_virtio(struct vm *vm, char *err, size_t errlen)
 
 	for (unsigned int i = 0; i < vm->cfg.nr_disks; i++) {
 		const struct vm_disk_config *d = &vm->cfg.disks[i];
-		struct virtio_blk *blk = virtio_blk_open(d->path, d->readonly, d->serial, err, errlen);
-
+		struct virtio_blk_config bc = {
+			.path = d->path,
+			.readonly = d->readonly,
+			.serial = d->serial,
+			/* One queue per vCPU by default, so each CPU's blk-mq context has its own. */
+			.num_queues = d->queues ? d->queues : MIN(vm->cfg.nr_cpus, (unsigned int)VM_MAX_DISK_QUEUES),
+			.direct = d->direct,
+			.aio = d->aio == VM_DISK_AIO_IO_URING ? DISK_AIO_IO_URING
+			       : d->aio == VM_DISK_AIO_THREADS ? DISK_AIO_THREADS
+							  : DISK_AIO_AUTO,
+		};
+		struct virtio_blk *blk = virtio_blk_create(&bc, err, errlen);
 		struct vm_dev_snapshot before;
 
 		if (!blk)
 			return -EINVAL;
 		vm_dev_snapshot(vm, &before);
-		r = attach_virtio(vm, &virtio_blk_ops, blk, d->path, d->transport, err, errlen);
+		r = attach_virtio(vm, virtio_blk_dev_ops(blk), blk, d->path, d->transport, err, errlen);
 		if (r)
 			return r;
 		vm_firmware_note_disk(vm, &before);

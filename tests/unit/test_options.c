@@ -115,6 +115,24 @@ static void test_disks(void **state)
 	assert_int_equal(PARSE(&c, err, "-k", "x", "--disk", "1", "--disk", "2", "--disk", "3", "--disk", "4", "--disk", "5"),
 			 -EINVAL);
 	assert_non_null(strstr(err, "too many --disk"));
+	/* queues, cache, aio */
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--disk", "a.img,queues=4,cache=none,aio=threads", "--disk",
+			       "b.img,aio=io_uring,cache=writeback"),
+			 0);
+	assert_int_equal(c.disks[0].queues, 4);
+	assert_true(c.disks[0].direct);
+	assert_int_equal(c.disks[0].aio, VM_DISK_AIO_THREADS);
+	assert_int_equal(c.disks[1].queues, 0);
+	assert_false(c.disks[1].direct);
+	assert_int_equal(c.disks[1].aio, VM_DISK_AIO_IO_URING);
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--disk", "a.img,queues=16"), 0);
+	assert_int_equal(c.disks[0].queues, 16);
+	char *bad[] = { "a,queues=0", "a,queues=17", "a,queues=", "a,queues=2x", "a,queues=-1",
+			      "a,queues=99999999999", "a,cache=unsafe", "a,aio=posix", "a,cache=" };
+	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(PARSE(&c, err, "-k", "x", "--disk", bad[i]), -EINVAL);
+		assert_non_null(strstr(err, "--disk"));
+	}
 }
 
 static void test_virtio_transport(void **state)
