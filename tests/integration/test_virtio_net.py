@@ -16,7 +16,10 @@ import subprocess
 
 import pytest
 
+from conftest import ROOT
+
 HERE = os.path.dirname(os.path.abspath(__file__))
+ASAN_VMKIT = os.path.join(ROOT, "build", "asan", "vmkit")
 NET = os.path.join(HERE, "net")
 
 
@@ -56,10 +59,26 @@ SCENARIOS = {
 }
 
 
+ASAN_SCENARIOS = {
+    "asan-user": SCENARIOS["user"],
+    "asan-tap-mq": "sh {files}/tap.sh {vmkit} {kernel} {initrd} {files} 2 2 4",
+}
+
+
+def shipped(files):
+    return {k: v for k, v in files.items() if k != "sha256"}
+
+
 @pytest.fixture(scope="module")
 def results(vmm, files):
-    shipped = {k: v for k, v in files.items() if k != "sha256"}
-    return vmm.run(SCENARIOS, timeout=900, each=300, files=shipped)
+    return vmm.run(SCENARIOS, timeout=900, each=300, files=shipped(files))
+
+
+@pytest.fixture(scope="module")
+def asan_results(vmm, files):
+    """The same scenarios under the ASan/UBSan build (make asan)."""
+    subprocess.run(["make", "-s", "-C", ROOT, "asan"], check=True, capture_output=True)
+    return vmm.run(ASAN_SCENARIOS, timeout=900, each=400, files=shipped(files), vmkit=ASAN_VMKIT)
 
 
 def test_user_dhcp_lease(results):
@@ -107,3 +126,15 @@ def test_tap_ping_and_transfer_to_netns_peer(results):
 def test_tap_multiqueue(results):
     out = check_tap(results, "tap-mq", 4)
     assert "VMKIT-NET queues=rx-0 rx-1 tx-0 tx-1" in out, out[-4000:]
+
+
+@pytest.mark.parametrize("name", ["asan-user", "asan-tap-mq"])
+def test_no_sanitizer_reports(asan_results, files, name):
+    status, out = asan_results[name]
+    assert "Sanitizer" not in out and "runtime error" not in out, out[-4000:]
+    assert status == 0, out[-4000:]
+    if name == "asan-user":
+        assert f"VMKIT-NET fetched sha256={files['sha256']}" in out, out[-4000:]
+        assert "VMKIT-NET got=bye-from-l1" in out, out[-4000:]
+    else:
+        check_tap(asan_results, name, 4)
