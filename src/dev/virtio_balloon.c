@@ -325,6 +325,11 @@ static void balloon_destroy(void *impl)
 {
 	struct virtio_balloon *b = impl;
 
+	log_debug("virtio-balloon: %llu pages inflated, %llu deflated, %llu bytes reported free, "
+		  "%llu invalid PFNs, %llu discard errors, %llu statistics updates",
+		  (unsigned long long)b->info.inflated_pages, (unsigned long long)b->info.deflated_pages,
+		  (unsigned long long)b->info.reported_bytes, (unsigned long long)b->info.invalid_pfns,
+		  (unsigned long long)b->info.discard_errors, (unsigned long long)b->info.stats_updates);
 	pthread_mutex_destroy(&b->lock);
 	free(b);
 }

@@ -908,6 +908,13 @@ static void vsock_destroy(void *impl)
 	pthread_mutex_lock(&v->lock);
 	close_all(v);
 	pthread_mutex_unlock(&v->lock);
+	log_debug("virtio-vsock: %llu packets from the guest, %llu to it, %llu connections, %llu refused, "
+		  "%llu malformed, %llu bad CIDs, %llu RSTs sent (%llu dropped), %llu credit violations",
+		  (unsigned long long)v->cnt.tx_packets, (unsigned long long)v->cnt.rx_packets,
+		  (unsigned long long)v->cnt.conns_opened, (unsigned long long)v->cnt.conns_refused,
+		  (unsigned long long)v->cnt.malformed, (unsigned long long)v->cnt.bad_cid,
+		  (unsigned long long)v->cnt.rst_sent, (unsigned long long)v->cnt.rst_dropped,
+		  (unsigned long long)v->cnt.credit_violations);
 	if (v->listen_fd >= 0) {
 		close(v->listen_fd);
 		unlink(v->path);
@@ -950,13 +957,27 @@ struct virtio_vsock *virtio_vsock_create(uint64_t cid, const char *path, char *e
 		}
 		strcpy(v->path, path);
 		strcpy(sa.sun_path, path);
-		/* A socket file left by an earlier run is replaced; anything else is not ours. */
+		/*
+		 * A socket file left by an earlier run is replaced, but not one a live
+		 * program (another vmkit) still listens on, nor anything else.
+		 */
 		if (lstat(path, &st) == 0) {
+			int probe = -1;
+
 			if (!S_ISSOCK(st.st_mode)) {
 				snprintf(err, errlen, "--vsock path '%s' exists and is not a socket", path);
 				v->path[0] = '\0';
 				goto fail;
 			}
+			probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+				close(probe);
+				snprintf(err, errlen, "--vsock path '%s' is in use by another program", path);
+				v->path[0] = '\0';
+				goto fail;
+			}
+			if (probe >= 0)
+				close(probe);
 			unlink(path);
 		}
 		v->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

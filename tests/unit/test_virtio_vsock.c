@@ -473,6 +473,29 @@ static void test_reset_and_limits(void **state)
 	unlink(port_path);
 }
 
+static void test_socket_path_checks(void **state)
+{
+	struct fx *f = *state;
+	char err[256], path[80];
+
+	/* the first device still listens there: a second one refuses to take it over */
+	assert_null(virtio_vsock_create(CID, f->path, err, sizeof(err)));
+	assert_non_null(strstr(err, "in use"));
+	/* a stale socket file (nobody listening) is replaced */
+	snprintf(path, sizeof(path), "%s-stale", f->path);
+	close(listen_unix(path));
+	struct virtio_vsock *v = virtio_vsock_create(CID, path, err, sizeof(err));
+	assert_non_null(v);
+	virtio_vsock_ops.destroy(v);
+	assert_int_equal(access(path, F_OK), -1);
+	/* a regular file is not ours to remove */
+	close(open(path, O_CREAT | O_WRONLY, 0600));
+	assert_null(virtio_vsock_create(CID, path, err, sizeof(err)));
+	assert_non_null(strstr(err, "not a socket"));
+	assert_int_equal(access(path, F_OK), 0);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -482,6 +505,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_malformed_headers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_guest_beyond_credit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_and_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_socket_path_checks, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
