@@ -498,7 +498,17 @@ static void net_queue_notify(void *impl, struct virtio_dev *vdev, unsigned int q
 static void net_destroy(void *impl)
 {
 	struct virtio_net *n = impl;
+	struct virtio_net_stats st;
 
+	virtio_net_get_stats(n, &st);
+	if (n->be)
+		log_debug("virtio-net on %s: tx %llu packets %llu bytes %llu errors; rx %llu packets %llu bytes "
+			  "%llu dropped %llu stalls; backend dropped tx %llu rx %llu",
+			  n->be->name, (unsigned long long)st.tx_packets, (unsigned long long)st.tx_bytes,
+			  (unsigned long long)st.tx_errors, (unsigned long long)st.rx_packets,
+			  (unsigned long long)st.rx_bytes, (unsigned long long)st.rx_dropped,
+			  (unsigned long long)st.rx_stalls, (unsigned long long)n->be->tx_dropped,
+			  (unsigned long long)n->be->rx_dropped);
 	net_backend_destroy(n->be); /* stops the I/O thread first */
 	for (unsigned int i = 0; i < NET_MAX_QUEUES; i++) {
 		for (unsigned int b = 0; b < VIRTIO_NET_RX_BUFS_MAX; b++)

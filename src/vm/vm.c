@@ -332,8 +332,10 @@ static int build_virtio(struct vm *vm, char *err, size_t errlen)
 			return -EINVAL;
 		net = virtio_net_create(be, nc->mac); /* owns be from here on */
 		if (!net) {
-			snprintf(err, errlen, "cannot create virtio-net on %s: %s", be->name, strerror(errno));
-			return -errno;
+			r = -errno; /* be is gone with the device */
+			snprintf(err, errlen, "cannot create virtio-net on %s: %s", nc->tap ? nc->ifname : "user networking",
+				 strerror(-r));
+			return r;
 		}
 		r = attach_virtio(vm, virtio_net_ops(net), net, "virtio-net", nc->transport, err, errlen);
 		if (r)
