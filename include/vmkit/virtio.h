@@ -78,6 +78,15 @@ struct virtio_device_ops {
 	void (*queue_notify)(void *impl, struct virtio_dev *vdev, unsigned int q);
 	/* Back to the initial state (s2.4): stop using every queue. */
 	void (*reset)(void *impl);
+	/*
+	 * Optional device-specific state for snapshots (the core saves
+	 * features, status and queues itself): save returns bytes written or
+	 * -ENOSPC; load validates completely before touching the device and
+	 * returns 0 or -EINVAL. After a load, activate() runs again if the
+	 * driver had the device running.
+	 */
+	ssize_t (*save_state)(void *impl, void *buf, size_t cap);
+	int (*load_state)(void *impl, const void *buf, size_t len);
 	void (*destroy)(void *impl);
 };
 
@@ -167,6 +176,19 @@ void virtio_dev_notify_queue(struct virtio_dev *vdev, unsigned int q);
  */
 void virtio_dev_serve_queue(struct virtio_dev *vdev, unsigned int q, struct virtq_elem *elem,
 			    uint32_t (*fn)(void *impl, struct virtq_elem *e), void *impl);
+
+/*
+ * Snapshot of the core's state (status, features, config generation, ISR,
+ * every queue's setup and ring positions) plus the device's own
+ * (ops->save_state), as one versioned blob. Transports wrap it with their
+ * registers. save: bytes written or -ENOSPC. load: validates everything
+ * (identity, features, ring addresses against guest memory, positions)
+ * before touching the device; -EINVAL leaves it as it was. On success the
+ * queues continue where they were and, if the driver had set DRIVER_OK,
+ * activate() runs again. Call with no queue being served (VM paused).
+ */
+ssize_t virtio_dev_save(struct virtio_dev *vdev, void *buf, size_t cap);
+int virtio_dev_load(struct virtio_dev *vdev, const void *buf, size_t len);
 
 /* Negotiated feature test. */
 static inline bool virtio_has_feature(const struct virtio_dev *vdev, unsigned int bit)

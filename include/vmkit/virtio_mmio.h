@@ -32,6 +32,14 @@ struct virtio_dev *virtio_mmio_dev(struct virtio_mmio *m);
 int virtio_mmio_attach_notify(struct virtio_mmio *m, struct event_loop *loop, const struct ioevent_ctl *ioev,
 			      uint64_t base);
 
+/*
+ * Snapshot of the transport's selectors and the device core
+ * (virtio_dev_save). save: bytes or -ENOSPC; load: 0, or -EINVAL with
+ * nothing changed (the interrupt line follows the restored ISR). VM paused.
+ */
+ssize_t virtio_mmio_save(struct virtio_mmio *m, void *buf, size_t cap);
+int virtio_mmio_load(struct virtio_mmio *m, const void *buf, size_t len);
+
 /* Register window handler (bus_io_fn). */
 void virtio_mmio_io(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bool is_write);
 

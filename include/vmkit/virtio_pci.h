@@ -88,4 +88,13 @@ struct virtio_pci_stats {
 };
 void virtio_pci_get_stats(struct virtio_pci *p, struct virtio_pci_stats *st);
 
+/*
+ * Snapshot of the transport (selectors, config vector, MSI-X table and PBA)
+ * and the device core (virtio_dev_save). PCI configuration space (BARs, MSI-X
+ * enable/mask) belongs to the PCI bus's state, like every PCI function's.
+ * save: bytes or -ENOSPC; load: 0, or -EINVAL with nothing changed. VM paused.
+ */
+ssize_t virtio_pci_save(struct virtio_pci *p, void *buf, size_t cap);
+int virtio_pci_load(struct virtio_pci *p, const void *buf, size_t len);
+
 #endif

@@ -353,3 +353,55 @@ void virtio_mmio_io(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bo
 		put_le32(data, reg_read(m, off));
 	pthread_mutex_unlock(&m->lock);
 }
+
+/* --- snapshots ------------------------------------------------------------ */
+
+#define STATE_MAGIC 0x494d4d56U /* "VMMI" */
+#define STATE_VERSION 1
+
+struct mmio_state {
+	uint32_t magic, version;
+	uint32_t dev_features_sel, drv_features_sel, queue_sel;
+} __attribute__((packed));
+
+ssize_t virtio_mmio_save(struct virtio_mmio *m, void *buf, size_t cap)
+{
+	struct mmio_state st = { .magic = STATE_MAGIC, .version = STATE_VERSION };
+	ssize_t n;
+
+	if (cap < sizeof(st))
+		return -ENOSPC;
+	pthread_mutex_lock(&m->lock);
+	st.dev_features_sel = m->dev_features_sel;
+	st.drv_features_sel = m->drv_features_sel;
+	st.queue_sel = m->queue_sel;
+	n = virtio_dev_save(&m->vdev, (uint8_t *)buf + sizeof(st), cap - sizeof(st));
+	pthread_mutex_unlock(&m->lock);
+	if (n < 0)
+		return n;
+	memcpy(buf, &st, sizeof(st));
+	return (ssize_t)sizeof(st) + n;
+}
+
+int virtio_mmio_load(struct virtio_mmio *m, const void *buf, size_t len)
+{
+	struct mmio_state st;
+	int r;
+
+	if (len < sizeof(st))
+		return -EINVAL;
+	memcpy(&st, buf, sizeof(st));
+	if (st.magic != STATE_MAGIC || st.version != STATE_VERSION)
+		return -EINVAL;
+	pthread_mutex_lock(&m->lock);
+	r = virtio_dev_load(&m->vdev, (const uint8_t *)buf + sizeof(st), len - sizeof(st));
+	if (r == 0) {
+		m->dev_features_sel = st.dev_features_sel;
+		m->drv_features_sel = st.drv_features_sel;
+		m->queue_sel = st.queue_sel;
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (r == 0)
+		update_line(m);
+	return r;
+}

@@ -733,3 +733,79 @@ void virtio_pci_get_stats(struct virtio_pci *p, struct virtio_pci_stats *st)
 	*st = p->st;
 	pthread_mutex_unlock(&p->irq_lock);
 }
+
+/* --- snapshots ------------------------------------------------------------ */
+
+#define STATE_MAGIC 0x49435056U /* "VPCI" */
+#define STATE_VERSION 1
+
+struct pci_state {
+	uint32_t magic, version;
+	uint32_t dfselect, gfselect;
+	uint16_t queue_sel, config_vector;
+	uint32_t nr_vectors;
+	struct msix_entry table[MAX_VECTORS];
+	uint64_t pba;
+} __attribute__((packed));
+
+ssize_t virtio_pci_save(struct virtio_pci *p, void *buf, size_t cap)
+{
+	struct pci_state st;
+	ssize_t n;
+
+	if (cap < sizeof(st))
+		return -ENOSPC;
+	memset(&st, 0, sizeof(st));
+	pthread_mutex_lock(&p->lock);
+	st.magic = STATE_MAGIC;
+	st.version = STATE_VERSION;
+	st.dfselect = p->dfselect;
+	st.gfselect = p->gfselect;
+	st.queue_sel = p->queue_sel;
+	st.config_vector = p->config_vector;
+	pthread_mutex_lock(&p->irq_lock);
+	st.nr_vectors = p->nr_vectors;
+	memcpy(st.table, p->table, sizeof(st.table));
+	st.pba = p->pba;
+	pthread_mutex_unlock(&p->irq_lock);
+	n = virtio_dev_save(&p->vdev, (uint8_t *)buf + sizeof(st), cap - sizeof(st));
+	pthread_mutex_unlock(&p->lock);
+	if (n < 0)
+		return n;
+	memcpy(buf, &st, sizeof(st));
+	return (ssize_t)sizeof(st) + n;
+}
+
+int virtio_pci_load(struct virtio_pci *p, const void *buf, size_t len)
+{
+	struct pci_state st;
+	int r;
+
+	if (len < sizeof(st))
+		return -EINVAL;
+	memcpy(&st, buf, sizeof(st));
+	if (st.magic != STATE_MAGIC || st.version != STATE_VERSION || st.nr_vectors != p->nr_vectors ||
+	    (st.config_vector != VIRTIO_PCI_NO_VECTOR && st.config_vector >= p->nr_vectors) ||
+	    (st.pba >> p->nr_vectors) != 0)
+		return -EINVAL;
+	for (unsigned int v = 0; v < MAX_VECTORS; v++)
+		if ((st.table[v].ctrl & ~MSIX_ENTRY_MASKED) || (v >= p->nr_vectors && (st.table[v].addr_lo ||
+		    st.table[v].addr_hi || st.table[v].data || st.table[v].ctrl)))
+			return -EINVAL;
+	pthread_mutex_lock(&p->lock);
+	r = virtio_dev_load(&p->vdev, (const uint8_t *)buf + sizeof(st), len - sizeof(st));
+	if (r == 0) {
+		p->dfselect = st.dfselect;
+		p->gfselect = st.gfselect;
+		p->queue_sel = st.queue_sel;
+		__atomic_store_n(&p->config_vector, st.config_vector, __ATOMIC_RELAXED);
+		pthread_mutex_lock(&p->irq_lock);
+		memcpy(p->table, st.table, sizeof(p->table));
+		p->pba = st.pba;
+		flush_pending_locked(p);
+		update_intx_locked(p);
+		pthread_mutex_unlock(&p->irq_lock);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}

@@ -179,8 +179,20 @@ static void virtio_mmio_device_destroy(void *dev)
 	virtio_mmio_destroy(dev);
 }
 
+static ssize_t virtio_mmio_device_save(void *dev, void *buf, size_t cap)
+{
+	return virtio_mmio_save(dev, buf, cap);
+}
+
+static int virtio_mmio_device_load(void *dev, const void *buf, size_t len)
+{
+	return virtio_mmio_load(dev, buf, len);
+}
+
 static const struct device_ops virtio_mmio_device_ops = {
 	.name = "virtio-mmio",
+	.save = virtio_mmio_device_save,
+	.load = virtio_mmio_device_load,
 	.destroy = virtio_mmio_device_destroy,
 };
 
@@ -226,8 +238,20 @@ static void virtio_pci_device_destroy(void *dev)
 	virtio_pci_destroy(dev);
 }
 
+static ssize_t virtio_pci_device_save(void *dev, void *buf, size_t cap)
+{
+	return virtio_pci_save(dev, buf, cap);
+}
+
+static int virtio_pci_device_load(void *dev, const void *buf, size_t len)
+{
+	return virtio_pci_load(dev, buf, len);
+}
+
 static const struct device_ops virtio_pci_device_ops = {
 	.name = "virtio-pci",
+	.save = virtio_pci_device_save,
+	.load = virtio_pci_device_load,
 	.destroy = virtio_pci_device_destroy,
 };
 

@@ -4,7 +4,9 @@
  * BAR0 and PCI config-space accesses (any offset, any size, reads and
  * writes) against a virtio-rng function with MSI-X, followed by guest memory
  * contents; queue notifications are served synchronously, so rings the
- * program sets up are walked too. Nothing may crash, hang or leak.
+ * program sets up are walked too. With flag bit 1 the memory part is first
+ * offered to virtio_pci_load() as a snapshot blob (it must be refused or
+ * applied without harm). Nothing may crash, hang or leak.
  */
 // fuzz-srcs: src/virtio/*.c src/bus/*.c src/mem/*.c src/util/*.c src/event/*.c src/dev/virtio_rng.c
 #include <stdint.h>
@@ -56,6 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	pci_bus_plug(&pb, virtio_pci_device(p), 1);
 	virtio_pci_set_intx(p, &irq);
+	if ((data[1] & 2) && 1 + nops * OP_SIZE < size)
+		virtio_pci_load(p, data + 1 + nops * OP_SIZE, size - 1 - nops * OP_SIZE);
 	for (i = 0; i < nops; i++) {
 		const uint8_t *op = data + 1 + i * OP_SIZE;
 		uint8_t buf[8];

@@ -373,6 +373,60 @@ static void test_notify_on_iothread(void **state)
 	iothread_destroy(&io);
 }
 
+/* snapshot: selectors, status, features and ring positions carry over to a new instance */
+static void test_save_load(void **state)
+{
+	struct fx *f = *state;
+	struct irq_line irq = { .set = rec_irq, .gsi = 5 };
+	uint8_t *ram = guest_mem_ptr(&f->mem, 0, 1 << 20);
+	static uint8_t blob[4096];
+	struct virtio_mmio *b;
+	ssize_t n;
+
+	bring_up(f);
+	memcpy(ram + DATA, "ping", 4);
+	put_le64(ram + DESC, DATA);
+	put_le32(ram + DESC + 8, 4);
+	put_le16(ram + DESC + 12, VIRTQ_DESC_F_NEXT);
+	put_le16(ram + DESC + 14, 1);
+	put_le64(ram + DESC + 16, DATA + 0x100);
+	put_le32(ram + DESC + 24, 16);
+	put_le16(ram + DESC + 28, VIRTQ_DESC_F_WRITE);
+	put_le16(ram + AVAIL + 4, 0);
+	put_le16(ram + AVAIL + 2, 1);
+	wr(f, 0x50, 0);
+	assert_int_equal(get_le16(ram + USED + 2), 1);
+	wr(f, 0x14, 1);
+	n = virtio_mmio_save(f->m, blob, sizeof(blob));
+	assert_true(n > 0);
+	assert_int_equal(virtio_mmio_save(f->m, blob, 8), -ENOSPC);
+
+	b = virtio_mmio_create(&echo_ops, NULL, &f->mem, &irq);
+	assert_non_null(b);
+	assert_int_equal(virtio_mmio_load(b, blob, (size_t)n - 1), -EINVAL);
+	blob[0] ^= 1;
+	assert_int_equal(virtio_mmio_load(b, blob, (size_t)n), -EINVAL);
+	blob[0] ^= 1;
+	assert_int_equal(virtio_mmio_dev(b)->status, 0);
+	int acts = activations;
+	assert_int_equal(virtio_mmio_load(b, blob, (size_t)n), 0);
+	assert_int_equal(activations, acts + 1);
+	uint8_t d[4];
+	virtio_mmio_io(b, 0x70, d, 4, false);
+	assert_int_equal(get_le32(d), rd(f, 0x70));
+	virtio_mmio_io(b, 0x10, d, 4, false); /* DeviceFeaturesSel 1 came along */
+	assert_int_equal(get_le32(d), 1u << (VIRTIO_F_VERSION_1 - 32) | (1u << (VIRTIO_F_RING_PACKED - 32)));
+	virtio_mmio_io(b, 0x44, d, 4, false);
+	assert_int_equal(get_le32(d), 1);
+	/* the ring continues at avail index 1 */
+	put_le16(ram + AVAIL + 6, 0);
+	put_le16(ram + AVAIL + 2, 2);
+	put_le32(d, 0);
+	virtio_mmio_io(b, 0x50, d, 4, true);
+	assert_int_equal(get_le16(ram + USED + 2), 2);
+	virtio_mmio_destroy(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -382,6 +436,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_malformed_sets_needs_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_queue_setup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_on_iothread, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_save_load, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("virtio_mmio", tests, NULL, NULL);
 }

@@ -783,6 +783,98 @@ static void test_ioeventfd_and_iothread(void **state)
 	assert_true(msi.nr >= 1);
 }
 
+/* Blob layout (virtio_pci.c / virtio.c, version 1): transport header, then the core's. */
+#define PCI_HDR (4 * 4 + 2 * 2 + 4 + 17 * 16 + 8)
+#define CORE_DEVICE_ID (PCI_HDR + 8)
+#define CORE_STATUS (PCI_HDR + 40)
+#define CORE_Q0 (PCI_HDR + 48)
+#define Q_DESC 0
+#define Q_SIZE 24
+
+static void test_save_load(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_pci_env env = { .mem = &f->mem, .msi = &fake_msi };
+	static uint8_t blob[8192], bad[8192];
+	struct virtio_pci *b;
+	ssize_t n;
+	int acts;
+
+	parse_caps(f);
+	msix_entry(f, 0, 0xfee00000, 0x40, false);
+	msix_entry(f, 1, 0xfee01000, 0x41, false);
+	msix_enable(f, true, false);
+	bring_up(f);
+	post(f, 0, 1);
+	bar_wr(f, VIRTIO_PCI_NOTIFY, 2, 0);
+	bar_wr(f, VIRTIO_PCI_MSIX_TABLE + 16 * 1 + 12, 4, 1); /* masked: the next completion goes pending */
+	post(f, 0, 2);
+	bar_wr(f, VIRTIO_PCI_NOTIFY, 2, 0);
+	assert_int_equal(get_le16(f->ram + USED + 2), 2);
+	bar_wr(f, CC(QSEL), 2, 1);
+	assert_int_equal(virtio_pci_save(f->p, blob, 100), -ENOSPC);
+	n = virtio_pci_save(f->p, blob, sizeof(blob));
+	assert_true(n > PCI_HDR + 48);
+
+	/* a second function, as a restored VM would have it (MSI-X enabled in its config space) */
+	b = virtio_pci_create(&echo_ops, NULL, &env);
+	assert_non_null(b);
+	assert_int_equal(pci_bus_plug(&f->pb, virtio_pci_device(b), SLOT + 1), 0);
+	{
+		uint8_t d[2] = { 0x00, 0x80 };
+		pci_config_access(&f->pb, 0, (SLOT + 1) << 3, f->cap[0] + 2, d, 2, true);
+	}
+	acts = activations;
+
+	/* malformed blobs are refused and change nothing */
+	assert_int_equal(virtio_pci_load(b, blob, (size_t)n - 1), -EINVAL);
+	assert_int_equal(virtio_pci_load(b, blob, 10), -EINVAL);
+	memcpy(bad, blob, (size_t)n);
+	bad[0] ^= 1; /* magic */
+	assert_int_equal(virtio_pci_load(b, bad, (size_t)n), -EINVAL);
+	memcpy(bad, blob, (size_t)n);
+	put_le32(bad + CORE_DEVICE_ID, 43); /* another device type */
+	assert_int_equal(virtio_pci_load(b, bad, (size_t)n), -EINVAL);
+	memcpy(bad, blob, (size_t)n);
+	put_le16(bad + CORE_Q0 + Q_SIZE, 64); /* above max_queue_size */
+	assert_int_equal(virtio_pci_load(b, bad, (size_t)n), -EINVAL);
+	memcpy(bad, blob, (size_t)n);
+	put_le64(bad + CORE_Q0 + Q_DESC, 0x7ffff000); /* ring outside guest memory */
+	assert_int_equal(virtio_pci_load(b, bad, (size_t)n), -EINVAL);
+	memcpy(bad, blob, (size_t)n);
+	bad[CORE_STATUS] = VIRTIO_STATUS_DRIVER_OK; /* DRIVER_OK without FEATURES_OK */
+	assert_int_equal(virtio_pci_load(b, bad, (size_t)n), -EINVAL);
+	memcpy(bad, blob, (size_t)n);
+	put_le16(bad + 4 * 4, 9); /* queue_sel fine, config vector 9 > table */
+	put_le16(bad + 4 * 4 + 2, 9);
+	assert_int_equal(virtio_pci_load(b, bad, (size_t)n), -EINVAL);
+	assert_int_equal(io_rd(virtio_pci_bar_io, b, CC(STATUS), 1), 0);
+	assert_int_equal(activations, acts);
+
+	/* the real one: registers, MSI-X table and PBA, and the rings continue */
+	assert_int_equal(virtio_pci_load(b, blob, (size_t)n), 0);
+	assert_int_equal(activations, acts + 1);
+	assert_int_equal(io_rd(virtio_pci_bar_io, b, CC(STATUS), 1), io_rd(virtio_pci_bar_io, f->p, CC(STATUS), 1));
+	assert_int_equal(io_rd(virtio_pci_bar_io, b, CC(QSEL), 2), 1);
+	assert_int_equal(io_rd(virtio_pci_bar_io, b, CC(MSIX_CFG), 2), 0);
+	io_wr(virtio_pci_bar_io, b, CC(QSEL), 2, 0);
+	assert_int_equal(io_rd(virtio_pci_bar_io, b, CC(QENABLE), 2), 1);
+	assert_int_equal(io_rd(virtio_pci_bar_io, b, CC(QMSIX), 2), 1);
+	assert_int_equal(io_rd(virtio_pci_bar_io, b, CC(QDESC), 4), DESC);
+	assert_int_equal(io_rd(virtio_pci_bar_io, b, VIRTIO_PCI_MSIX_TABLE + 16 + 8, 4), 0x41);
+	assert_int_equal(io_rd(virtio_pci_bar_io, b, VIRTIO_PCI_MSIX_PBA, 8), 1u << 1);
+	int before = msi.nr;
+	post(f, 0, 3);
+	io_wr(virtio_pci_bar_io, b, VIRTIO_PCI_NOTIFY, 2, 0);
+	assert_int_equal(get_le16(f->ram + USED + 2), 3); /* index 2 was not served twice */
+	assert_int_equal(get_le32(f->ram + USED + 4 + 8 * 2 + 4), 4);
+	assert_int_equal(msi.nr, before); /* still masked */
+	io_wr(virtio_pci_bar_io, b, VIRTIO_PCI_MSIX_TABLE + 16 * 1 + 12, 4, 0);
+	assert_int_equal(msi.nr, before + 1);
+	assert_int_equal(msi.f[before].data, 0x41);
+	virtio_pci_destroy(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -795,6 +887,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_accesses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pci_cfg_access_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ioeventfd_and_iothread, setup_io, teardown),
+		cmocka_unit_test_setup_teardown(test_save_load, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("virtio_pci", tests, NULL, NULL);
 }
