@@ -54,6 +54,7 @@ def files(tmp_path_factory):
 
 SCENARIOS = {
     "user": "sh {files}/user.sh {vmkit} {kernel} {initrd} {files}",
+    "user-mmio": "sh {files}/user.sh {vmkit} {kernel} {initrd} {files} ,transport=mmio,mac=02:00:00:00:00:01",
     "tap": "sh {files}/tap.sh {vmkit} {kernel} {initrd} {files} 1 1 16",
     "tap-mq": "sh {files}/tap.sh {vmkit} {kernel} {initrd} {files} 2 2 4",
 }
@@ -86,6 +87,28 @@ def test_user_dhcp_lease(results):
     assert status == 0, out[-4000:]
     assert re.search(r"VMKIT-NET lease ip=10\.0\.2\.15 router=10\.0\.2\.2 dns=10\.0\.2\.3", out), out[-4000:]
     assert "VMKIT-NET mac=52:54:00:12:34:56" in out, out[-4000:]
+
+
+def features(out):
+    bits = re.search(r"VMKIT-NET features=([01]+)", out).group(1)
+    return {i for i, b in enumerate(bits) if b == "1"}
+
+
+def test_user_features_and_transports(results, files):
+    # virtio-pci by default: mergeable buffers on a packed ring, no offloads for slirp
+    status, out = results["user"]
+    f = features(out)
+    assert {15, 16, 17, 32, 34} <= f, sorted(f)  # MRG_RXBUF STATUS CTRL_VQ VERSION_1 RING_PACKED
+    assert not {0, 1, 7, 11} & f, sorted(f)      # no CSUM/GUEST_CSUM/TSO with slirp
+    assert re.search(r"VMKIT-NET transport=0000:", out), out[-4000:]
+    # the same through virtio-mmio, with a chosen MAC
+    status, out = results["user-mmio"]
+    assert status == 0, out[-4000:]
+    assert "VMKIT-NET transport=LNRO0005:" in out, out[-4000:]  # the ACPI-described virtio-mmio device
+    assert {15, 32, 34} <= features(out), sorted(features(out))
+    assert "VMKIT-NET mac=02:00:00:00:00:01" in out, out[-4000:]
+    assert f"VMKIT-NET fetched sha256={files['sha256']}" in out, out[-4000:]
+    assert "VMKIT-NET got=bye-from-l1" in out, out[-4000:]
 
 
 def test_user_dns_through_slirp(results):
