@@ -450,6 +450,41 @@ static void test_rx_mergeable(void **state)
 	assert_int_equal(stats(f).rx_dropped, 0);
 }
 
+/* Packed ring (s2.8): a mergeable packet's used descriptors appear together, first one last. */
+static void test_rx_mergeable_packed(void **state)
+{
+	struct fx *f = *state;
+	uint8_t frame[1000], out[1000 + HDRLEN];
+	uint8_t *ring = f->ram + DESC(0);
+
+	start(f, false, 1, (1ULL << VIRTIO_NET_F_MRG_RXBUF) | (1ULL << VIRTIO_F_RING_PACKED));
+	make_frame(frame, sizeof(frame), 2);
+	for (int i = 0; i < 6; i++) {
+		put_le64(ring + 16 * i, BUF + 0x1000 * i);
+		put_le32(ring + 16 * i + 8, 256);
+		put_le16(ring + 16 * i + 12, (uint16_t)(10 + i)); /* buffer id */
+		/* available in the first lap: AVAIL = 1, USED = 0 (wrap counter 1) */
+		put_le16(ring + 16 * i + 14, VIRTQ_DESC_F_WRITE | VIRTQ_PACKED_DESC_F_AVAIL);
+	}
+	assert_int_equal(virtio_net_receive(f->net, 0, frame, sizeof(frame)), 0);
+	size_t got = 0;
+	for (int i = 0; i < 4; i++) {
+		uint16_t flags = get_le16(ring + 16 * i + 14);
+		assert_int_equal(flags & (VIRTQ_PACKED_DESC_F_AVAIL | VIRTQ_PACKED_DESC_F_USED),
+				 VIRTQ_PACKED_DESC_F_AVAIL | VIRTQ_PACKED_DESC_F_USED);
+		assert_int_equal(get_le16(ring + 16 * i + 12), 10 + i);
+		uint32_t l = get_le32(ring + 16 * i + 8);
+		memcpy(out + got, f->ram + BUF + 0x1000 * i, l);
+		got += l;
+	}
+	assert_int_equal(got, HDRLEN + sizeof(frame));
+	assert_int_equal(get_le16(out + 10), 4);
+	assert_memory_equal(out + HDRLEN, frame, sizeof(frame));
+	/* the 5th and 6th buffers are still the driver's */
+	assert_int_equal(get_le16(ring + 16 * 4 + 14) & VIRTQ_PACKED_DESC_F_USED, 0);
+	assert_int_equal(virtio_net_receive(f->net, 0, frame, sizeof(frame)), -EAGAIN);
+}
+
 static void test_rx_vnet_header(void **state)
 {
 	struct fx *f = *state;
@@ -556,6 +591,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tx_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_single_buffers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_mergeable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rx_mergeable_packed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_vnet_header, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ctrl_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_stops_rx, setup, teardown),
