@@ -205,14 +205,19 @@ int display_build(struct vm *vm, char *err, size_t errlen)
 		goto fail;
 	if (vm->firmware) {
 		/* The firmware runs the card's option ROM (SeaBIOS's vgabios for this card) to set up int 10h. */
-		r = read_file_all(VGA_BIOS_PATH, 1 << 20, &vm->vga_rom, &vm->vga_rom_len);
+		const char *rom = getenv("VMKIT_VGA_BIOS");
+
+		if (!rom || !*rom)
+			rom = VGA_BIOS_PATH;
+		r = read_file_all(rom, 1 << 20, &vm->vga_rom, &vm->vga_rom_len);
 		if (r) {
-			snprintf(err, errlen, "cannot read the VGA BIOS %s: %s (install seabios)", VGA_BIOS_PATH,
-				 strerror(-r));
-			return r;
-		}
-		if ((r = pci_device_set_rom(vga_pci(vm->vga), vm->vga_rom, vm->vga_rom_len)))
+			/* The machine still boots; only int 10h video is missing until a driver takes over. */
+			log_warn("cannot read the VGA BIOS %s: %s (install seabios); the display has no option ROM",
+				 rom, strerror(-r));
+			vm->vga_rom = NULL;
+		} else if ((r = pci_device_set_rom(vga_pci(vm->vga), vm->vga_rom, vm->vga_rom_len))) {
 			goto fail;
+		}
 	}
 	if ((r = bus_register(&vm->pio, VGA_PORT_BASE, VGA_PORT_LEN, vga_port_io, vm->vga, "vga")) ||
 	    (r = bus_register(&vm->pio, VGA_DISPI_PORT, VGA_DISPI_PORT_LEN, vga_dispi_io, vm->vga, "vbe-dispi")) ||

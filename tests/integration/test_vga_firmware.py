@@ -1,0 +1,106 @@
+"""The VGA display under firmware boot, checked on screenshots (natively or in
+the nested rig): SeaBIOS runs vgabios-stdvga from the card's ROM BAR, GRUB
+draws its menu on the VGA text screen (int 10h), GRUB boots the full Debian
+kernel whose bochs-drm takes the card into a DISPI graphics mode for the
+framebuffer console; and memtest86+ draws its screen on the VGA text mode."""
+import base64
+import io
+import os
+import re
+import subprocess
+
+import pytest
+
+import grub_disk
+from test_vga import FONT, load_psf
+from test_vga_linux import ocr
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+SEABIOS = "/usr/share/seabios/bios-256k.bin"
+MEMTEST = "/boot/memtest86+x64.bin"
+
+pytestmark = [
+    pytest.mark.skipif(not grub_disk.available(), reason="grub-pc-bin / e2fsprogs not installed"),
+    pytest.mark.skipif(not os.path.exists(SEABIOS), reason="seabios not installed"),
+]
+
+HEAD = """serial --unit=0 --speed=115200
+terminal_input serial console
+terminal_output serial console
+set timeout=6
+"""
+DRM_CFG = HEAD + """menuentry 'vmkit bochs-drm kernel' {
+  linux /boot/vmlinuz console=tty1 console=ttyS0
+  initrd /boot/initrd.img
+}
+"""
+MEMTEST_CFG = HEAD.replace("set timeout=6", "set timeout=1") + """menuentry 'memtest86+' {
+  linux16 /boot/memtest86+x64.bin console=ttyS0,115200
+}
+"""
+RUN = "sh {files}/vga_fw_rig.sh {vmkit} {files}/%s {files}/bios-256k.bin %s %s"
+SCENARIOS = {
+    "grub-drm": RUN % ("drm.img", "512M", "'vmkit bochs-drm kernel' VMKIT-DRM-READY"),
+    "memtest": RUN % ("memtest.img", "256M", "'Status: Testing'"),
+}
+
+
+@pytest.fixture(scope="module")
+def results(vmm, tmp_path_factory):
+    p = subprocess.run([os.path.join(ROOT, "tests", "rig", "build-drm")], capture_output=True, text=True, timeout=900)
+    if p.returncode != 0:
+        pytest.fail(f"tests/rig/build-drm failed: {p.stderr}")
+    drm = p.stdout.strip().splitlines()[-1]
+    work = tmp_path_factory.mktemp("vgafw")
+    os.makedirs(work / "drm")
+    os.makedirs(work / "memtest")
+    files = {"vga_fw_rig.sh": os.path.join(HERE, "vga_fw_rig.sh"), "font.psf.gz": FONT, "bios-256k.bin": SEABIOS,
+             "vgabios-stdvga.bin": "/usr/share/seabios/vgabios-stdvga.bin"}
+    files["drm.img"] = grub_disk.build(str(work / "drm"), {"boot/vmlinuz": os.path.join(drm, "vmlinuz-drm"),
+                                                          "boot/initrd.img": os.path.join(drm, "initrd-drm.cpio.gz")},
+                                       DRM_CFG, part_mib=32)
+    if os.path.exists(MEMTEST):
+        files["memtest.img"] = grub_disk.build(str(work / "memtest"), {"boot/memtest86+x64.bin": MEMTEST},
+                                               MEMTEST_CFG, part_mib=8)
+    scenarios = {k: v for k, v in SCENARIOS.items() if k != "memtest" or "memtest.img" in files}
+    return vmm.run(scenarios, timeout=1500, each=400, files=files)
+
+
+def shots(out):
+    from PIL import Image
+    return {int(n): Image.open(io.BytesIO(base64.b64decode("".join(b.split())))).convert("RGB")
+            for n, b in re.findall(r"VMKIT-PNG-BEGIN (\d+)\n(.*?)VMKIT-PNG-END", out, re.S)}
+
+
+def test_grub_menu_on_vga_then_linux_bochs_drm(results):
+    status, out = results["grub-drm"]
+    assert status == 0, out[-4000:]
+    assert "VMKIT-SHOT 1 status=0" in out and "VMKIT-SHOT 2 status=0" in out, out[-4000:]
+    s = shots(out)
+    h, font = load_psf(FONT)
+    # 1: GRUB's menu in VGA text mode (80x25 through vgabios)
+    assert s[1].size == (640, 400), s[1].size
+    text = ocr(s[1], h, font)
+    screen = "\n".join(text)
+    assert any("GNU GRUB" in l for l in text), screen
+    assert any("vmkit bochs-drm kernel" in l for l in text), screen
+    # 2: Linux's framebuffer console on bochs-drm, in a DISPI graphics mode
+    assert "VMKIT-DRM-READY" in out, out[-4000:]
+    m = re.search(r"VMKIT-DRM fb=(\S*) mode=(\d+),(\d+)", out)
+    assert m and "bochs" in m.group(1), out[-4000:]
+    assert s[2].size[0] == int(m.group(2)) and s[2].size[0] > 640, s[2].size
+    text = ocr(s[2], h, font)
+    assert any(l.startswith("VMKIT-DRM-TEXT line 8 ") for l in text), "\n".join(text)
+
+
+def test_memtest86_draws_on_vga(results):
+    if "memtest" not in results:
+        pytest.skip("memtest86+ not installed")
+    status, out = results["memtest"]
+    assert "VMKIT-SHOT 1 status=0" in out, out[-4000:]
+    im = shots(out)[1]
+    h, font = load_psf(FONT)
+    text = ocr(im, h, font)
+    screen = "\n".join(text)
+    assert any(re.search(r"Memtest86\+", l) for l in text), screen
