@@ -102,6 +102,20 @@ void virtio_dev_disable_queue(struct virtio_dev *vdev, unsigned int q)
 	if (q >= VIRTIO_MAX_QUEUES)
 		return;
 	pthread_mutex_lock(&vdev->lock);
+	/*
+	 * While the device is live, backend threads (network receive, vsock,
+	 * VNC input, balloon control) use its rings under the device's own
+	 * locks, not this one: tearing a ring down under them crashes the VMM.
+	 * Taking a queue away from a running device is a queue reset
+	 * (VIRTIO_F_RING_RESET, s2.6.1), which is not offered; the driver
+	 * resets the device first (Linux does, before deleting its queues).
+	 */
+	if (vdev->status & VIRTIO_STATUS_DRIVER_OK) {
+		pthread_mutex_unlock(&vdev->lock);
+		log_ratelimited(LOG_WARN, "%s: the driver disabled queue %u of a running device: ignored",
+				vdev->ops->name, q);
+		return;
+	}
 	vdev->qcfg[q].enabled = false;
 	virtq_reset(&vdev->vq[q]);
 	pthread_mutex_unlock(&vdev->lock);
@@ -129,6 +143,12 @@ void virtio_dev_set_status(struct virtio_dev *vdev, uint8_t status)
 		reset_locked(vdev);
 		goto out;
 	}
+	/*
+	 * s2.1.2: the driver MUST NOT clear a status bit; only a reset does. A
+	 * device stays active until its reset, so a cleared DRIVER_OK would let
+	 * its queues be torn down (or activate run twice) while it runs.
+	 */
+	status |= old;
 	/* FEATURES_OK (s3.1.1 step 5-6): accept only offered features, and require VERSION_1. */
 	if ((status & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK)) {
 		if ((vdev->driver_features & ~vdev->device_features) ||

@@ -84,7 +84,8 @@ int virtq_init(struct virtq *q, const struct guest_mem *mem, uint16_t size, bool
 	q->driver_gpa = driver;
 	q->device_gpa = device;
 	q->avail_wrap = q->used_wrap = true; /* s2.8.1: wrap counters start at 1 */
-	q->ready = true;
+	/* Last, and released: a backend thread that sees ready sees the whole queue. */
+	__atomic_store_n(&q->ready, true, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -257,7 +258,7 @@ int virtq_pop(struct virtq *q, struct virtq_elem *e)
 {
 	int r;
 
-	if (!q->ready)
+	if (!__atomic_load_n(&q->ready, __ATOMIC_ACQUIRE))
 		return 0;
 	r = q->packed ? packed_pop(q, e) : split_pop(q, e);
 	if (r < 0)

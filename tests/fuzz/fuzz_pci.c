@@ -1,5 +1,10 @@
 // SPDX-License-Identifier: MIT
-/* libFuzzer target: PCI configuration accesses (mechanism #1 and ECAM) from a hostile guest. */
+/*
+ * libFuzzer target: PCI configuration accesses (mechanism #1 and ECAM) from a
+ * hostile guest, and accesses to what they map: BARs and an expansion ROM
+ * (3000 bytes, so its 4 KiB window reads past the image).
+ */
+// fuzz-srcs: src/bus/*.c src/util/*.c
 #include <stdint.h>
 #include <string.h>
 
@@ -16,6 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct bus pio, mmio;
 	struct pci_bus pb;
 	static struct pci_device dev;
+	static const uint8_t rom[3000] = { 0x55, 0xaa };
 
 	bus_init(&pio, "pio");
 	bus_init(&mmio, "mmio");
@@ -26,6 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pci_device_set_bar(&dev, 0, 0x1000, 0, dummy_io, NULL);
 	pci_device_set_bar(&dev, 2, 0x4000, PCI_BAR_MEM64 | PCI_BAR_PREFETCH, dummy_io, NULL);
 	pci_device_set_bar(&dev, 4, 0x40, PCI_BAR_IO, dummy_io, NULL);
+	pci_device_set_rom(&dev, rom, sizeof(rom));
 	pci_bus_plug(&pb, &dev, 3);
 	/* each op: kind(1) size(1) addr(4) value(4) */
 	for (size_t i = 0; i + 10 <= size; i += 10) {

@@ -288,6 +288,61 @@ static void test_bad_queue_setup(void **state)
 	assert_int_equal(rd(f, 0x44), 0);
 }
 
+/*
+ * A running device's rings stay put: QueueReady=0 and a status write that
+ * clears DRIVER_OK are ignored until the driver resets the device (backend
+ * threads use the rings; tearing one down under them crashed the VMM).
+ */
+static void test_running_queue_not_torn_down(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *ram = guest_mem_ptr(&f->mem, 0, 1 << 20);
+
+	/* before DRIVER_OK the driver may take a queue back (Linux's setup error path) */
+	wr(f, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	wr(f, 0x30, 0);
+	wr(f, 0x38, 8);
+	wr(f, 0x80, DESC);
+	wr(f, 0x90, AVAIL);
+	wr(f, 0xa0, USED);
+	wr(f, 0x44, 1);
+	assert_int_equal(rd(f, 0x44), 1);
+	wr(f, 0x44, 0);
+	assert_int_equal(rd(f, 0x44), 0);
+
+	bring_up(f);
+	wr(f, 0x44, 0);
+	assert_int_equal(rd(f, 0x44), 1);
+	assert_true(virtio_mmio_dev(f->m)->vq[0].ready);
+	wr(f, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+	assert_true(rd(f, 0x70) & VIRTIO_STATUS_DRIVER_OK);
+	wr(f, 0x44, 0);
+	assert_int_equal(rd(f, 0x44), 1);
+	/* setting DRIVER_OK again does not activate twice */
+	wr(f, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
+			    VIRTIO_STATUS_DRIVER_OK);
+	assert_int_equal(activations, 1);
+	/* the queue still serves requests */
+	memcpy(ram + DATA, "pong", 4);
+	put_le64(ram + DESC, DATA);
+	put_le32(ram + DESC + 8, 4);
+	put_le16(ram + DESC + 12, VIRTQ_DESC_F_NEXT);
+	put_le16(ram + DESC + 14, 1);
+	put_le64(ram + DESC + 16, DATA + 0x100);
+	put_le32(ram + DESC + 24, 16);
+	put_le16(ram + DESC + 28, VIRTQ_DESC_F_WRITE);
+	put_le16(ram + AVAIL + 4, 0);
+	put_le16(ram + AVAIL + 2, 1);
+	wr(f, 0x50, 0);
+	assert_memory_equal(ram + DATA + 0x100, "pong", 4);
+	assert_int_equal(get_le16(ram + USED + 2), 1);
+	/* after a reset the queue is gone, and the device comes back up */
+	wr(f, 0x70, 0);
+	assert_int_equal(rd(f, 0x44), 0);
+	bring_up(f);
+	assert_int_equal(activations, 2);
+}
+
 /* ioeventfd registrations made through the notifier interface */
 static struct {
 	uint64_t addr[4], data[4];
@@ -435,6 +490,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_request_and_interrupt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_sets_needs_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_queue_setup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_running_queue_not_torn_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_on_iothread, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_save_load, setup, teardown),
 	};
