@@ -57,15 +57,6 @@ int kvm_add_memory(struct kvm *k, uint64_t gpa, uint64_t size, void *hva);
  */
 int kvm_add_rom(struct kvm *k, uint64_t gpa, uint64_t size, void *hva, bool *readonly);
 
-/* Reserve n slot numbers for kvm_set_slot() (they start empty); returns the first. */
-unsigned int kvm_reserve_slots(struct kvm *k, unsigned int n);
-
-/*
- * (Re)define slot: size 0 deletes it; otherwise the slot is deleted first
- * (KVM cannot move a slot's host memory in place) and created again, with
- * KVM_MEM_READONLY if readonly (-EOPNOTSUPP without KVM_CAP_READONLY_MEM).
- */
-int kvm_set_slot(struct kvm *k, unsigned int slot, uint64_t gpa, uint64_t size, void *hva, bool readonly);
 
 /* Reserve a memory slot number for kvm_set_memory_slot() (never reused). */
 unsigned int kvm_reserve_slot(struct kvm *k);

@@ -140,34 +140,6 @@ int kvm_get_dirty_log(struct kvm *k, unsigned int slot, uint64_t *bitmap)
 	return 0;
 }
 
-unsigned int kvm_reserve_slots(struct kvm *k, unsigned int n)
-{
-	unsigned int first = k->nr_slots;
-
-	k->nr_slots += n;
-	return first;
-}
-
-int kvm_set_slot(struct kvm *k, unsigned int slot, uint64_t gpa, uint64_t size, void *hva, bool readonly)
-{
-	struct kvm_userspace_memory_region r = { .slot = slot };
-
-	if (readonly && kvm_check_extension(k, KVM_CAP_READONLY_MEM) <= 0)
-		return -EOPNOTSUPP;
-	/* Recent kernels refuse (EINVAL) to delete a slot that does not exist: nothing to delete then. */
-	if (ioctl(k->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 && errno != EINVAL)
-		return -errno;
-	if (!size)
-		return 0;
-	r.guest_phys_addr = gpa;
-	r.memory_size = size;
-	r.userspace_addr = (uint64_t)(uintptr_t)hva;
-	r.flags = readonly ? KVM_MEM_READONLY : 0;
-	if (ioctl(k->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
-		return -errno;
-	return 0;
-}
-
 int kvm_create_irqchip_and_pit(struct kvm *k, uint64_t tss_addr, uint64_t identity_map_addr)
 {
 	struct kvm_pit_config pit = { .flags = 0 };

@@ -91,22 +91,31 @@ static const uint8_t *rom_low_byte(const struct vm *vm, uint64_t gpa)
 	return (const uint8_t *)vm->fw_rom + vm->fw_len - (X86_BIOS_END - gpa);
 }
 
-/* Caller holds pam.lock. */
+/* Caller holds pam.lock. KVM cannot change a slot's memory in place: delete, then set. */
 static int pam_apply(struct vm *vm, unsigned int i, uint8_t attr)
 {
 	uint64_t base = seg_base(i), size = seg_size(i);
-	int r;
+	unsigned int slot = vm->pam.slot[i];
+	int r = 0;
 
+	if (vm->pam.mapped[i]) {
+		r = kvm_set_memory_slot(&vm->kvm, slot, 0, 0, NULL, 0);
+		if (r)
+			return r;
+		vm->pam.mapped[i] = false;
+	}
 	if (attr & PAM_RE)
-		r = kvm_set_slot(&vm->kvm, vm->pam.slot0 + i, base, size, vm->pam.ram + (base - PAM_BASE),
-				 !(attr & PAM_WE));
+		r = kvm_set_memory_slot(&vm->kvm, slot, base, size, vm->pam.ram + (base - PAM_BASE),
+					(attr & PAM_WE) ? 0 : KVM_MEM_READONLY);
 	else if (base >= rom_low_base(vm))
-		r = kvm_set_slot(&vm->kvm, vm->pam.slot0 + i, base, size, (void *)rom_low_byte(vm, base), true);
+		r = kvm_set_memory_slot(&vm->kvm, slot, base, size, (void *)rom_low_byte(vm, base), KVM_MEM_READONLY);
 	else
-		r = kvm_set_slot(&vm->kvm, vm->pam.slot0 + i, 0, 0, NULL, false);
-	if (r == 0)
-		vm->pam.attr[i] = attr;
-	return r;
+		attr |= 0x80; /* no slot: every access exits to pam_io */
+	if (r)
+		return r;
+	vm->pam.mapped[i] = !(attr & 0x80);
+	vm->pam.attr[i] = attr & 3;
+	return 0;
 }
 
 static uint8_t pam_attr(const struct pci_device *hb, unsigned int i)
@@ -182,7 +191,8 @@ static int pam_init(struct vm *vm, char *err, size_t errlen)
 	}
 	pthread_mutex_init(&vm->pam.lock, NULL);
 	vm->pam.on = true;
-	vm->pam.slot0 = kvm_reserve_slots(&vm->kvm, PAM_NSEG);
+	for (unsigned int i = 0; i < PAM_NSEG; i++)
+		vm->pam.slot[i] = kvm_reserve_slot(&vm->kvm);
 	/* Power-on: every PAM register is 0, all reads go to the ROM side. */
 	for (unsigned int i = 0; i < PAM_NSEG && !r; i++)
 		r = pam_apply(vm, i, 0);

@@ -97,8 +97,9 @@ struct vm {
 	struct {
 		bool on;            /* false: the range is plain RAM (no read-only memory in KVM) */
 		pthread_mutex_t lock;
-		unsigned int slot0; /* KVM slot of segment 0 */
+		unsigned int slot[13]; /* KVM slot of each segment */
 		uint8_t attr[13];   /* per segment: bit 0 read-enable, bit 1 write-enable */
+		bool mapped[13];    /* the segment's slot currently exists */
 		uint8_t *ram;       /* host address of guest RAM at 0xc0000 */
 	} pam;
 	/* Firmware device paths of the disks, in --disk order (fw_cfg bootorder). */

@@ -11,6 +11,7 @@ import grub_disk
 
 SEABIOS = "/usr/share/seabios/bios-256k.bin"
 MEMTEST = "/boot/memtest86+x64.bin"
+FONT = "/usr/share/consolefonts/Uni2-VGA16.psf.gz"
 
 pytestmark = [
     pytest.mark.skipif(not grub_disk.available(), reason="grub-pc-bin / e2fsprogs not installed"),
@@ -42,6 +43,15 @@ SCENARIOS = {
     + "; s=$?; grep -E 'Booting from|boot order|^1: ' /tmp/fw-linux.log | sed 's/^/FWLOG /'; (exit $s)",
     # memtest86+ runs until stopped: give it 90 s to start and test
     "memtest": "timeout 90 " + RUN % ("memtest.img", "memtest", "--memory 256M"),
+    # The same on the standard VGA card: once memtest reports on serial that it is testing,
+    # a screenshot of its VGA text screen is taken and printed base64 for the host to read.
+    "memtest-vga": "rm -f /tmp/mon.sock /tmp/mt.log /tmp/m.png; : > /tmp/mt.log; "
+                   "VMKIT_FONT={files}/font.psf.gz {vmkit} run --disk {files}/memtest.img --firmware {files}/bios-256k.bin --memory 256M "
+                   "--vga std --monitor unix:/tmp/mon.sock --console file:/tmp/mt.log & pid=$!; i=0; "
+                   "while ! grep -q 'Status: Testing' /tmp/mt.log && [ $i -lt 600 ]; do usleep 200000; i=$((i+1)); done; "
+                   "sleep 3; {vmkit} screenshot --socket /tmp/mon.sock /tmp/m.png; echo SHOT=$?; "
+                   "echo PNG-BEGIN; base64 /tmp/m.png; echo PNG-END; kill $pid; wait $pid; "
+                   "grep -c 'Status: Testing' /tmp/mt.log",
 }
 
 
@@ -58,8 +68,11 @@ def results(vmm, tmp_path_factory):
     if os.path.exists(MEMTEST):
         files["memtest.img"] = grub_disk.build(str(work / "memtest"), {"boot/memtest86+x64.bin": MEMTEST},
                                                MEMTEST_CFG, part_mib=8)
-    scenarios = {k: v for k, v in SCENARIOS.items() if k != "memtest" or "memtest.img" in files}
-    return vmm.run(scenarios, timeout=1200, each=300, files=files)
+    scenarios = {k: v for k, v in SCENARIOS.items() if not k.startswith("memtest") or "memtest.img" in files}
+    if os.path.exists(FONT):
+        files["font.psf.gz"] = FONT
+    # --with-qemu also brings /usr/share/seabios (the VGA BIOS vmkit loads for --vga std) into the rig
+    return vmm.run(scenarios, timeout=1500, each=300, files=files, rig_args=("--with-qemu",))
 
 
 def test_grub_menu_on_serial_boots_linux(results):
@@ -92,3 +105,36 @@ def test_memtest86_starts(results):
     assert not re.search(r"Errors: +[1-9]", out), out[-3000:]
     # still running when stopped by timeout's SIGTERM (busybox timeout: 143, coreutils: 124)
     assert status in (124, 143), f"memtest86+ stopped by itself (status {status}):\n{out[-3000:]}"
+
+
+class Shot:
+    """A screenshot with the pixel() interface test_vga.screen_text reads."""
+
+    def __init__(self, img):
+        self.img = img.convert("RGB")
+        self.width, self.height = self.img.size
+
+    def pixel(self, x, y):
+        return self.img.getpixel((x, y))
+
+
+def test_memtest86_draws_its_screen_on_vga(results):
+    if "memtest-vga" not in results:
+        pytest.skip("memtest86+ not installed")
+    import base64
+    import io
+
+    PIL = pytest.importorskip("PIL.Image")
+    import test_vga
+    status, out = results["memtest-vga"]
+    assert "SHOT=0" in out, out[-3000:]
+    b64 = out.split("PNG-BEGIN", 1)[1].split("PNG-END", 1)[0]
+    shot = Shot(PIL.open(io.BytesIO(base64.b64decode("".join(b64.split())))))
+    h, font = test_vga.load_psf(test_vga.FONT)
+    assert shot.width % 8 == 0 and shot.height % h == 0, (shot.width, shot.height)
+    text = test_vga.screen_text(shot, h, font)
+    screen = "\n".join(text)
+    # memtest86+'s own screen, drawn in VGA text mode through SeaBIOS's vgabios and read back
+    # from vmkit's rendering of it glyph by glyph
+    assert re.search(r"Memtest86\+ v\d", screen), screen
+    assert "Status: Testing" in screen or "Testing" in screen, screen
