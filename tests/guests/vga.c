@@ -14,7 +14,8 @@
  *     (attr 0x4e) and the cursor at row 2 col 5;
  * then enable the PS/2 mouse, print READY and report every byte the keyboard
  * controller delivers ("KEY xx", set 1 after the controller's translation;
- * "AUX xx" from the mouse) until Escape (0x01).
+ * "AUX xx" from the mouse) until Escape (0x01); R (0x13) switches to
+ * 800x600x16 and paints it.
  */
 #include "lib.h"
 
@@ -56,6 +57,19 @@ static void fill(uint32_t *fb, unsigned int x0, unsigned int y0, unsigned int w,
 		unsigned long n = w;
 		__asm__ volatile("rep stosl" : "+D"(p), "+c"(n) : "a"(c) : "memory");
 	}
+}
+
+/* Key R: a new mode, 800x600x16 (RGB 565): top half cyan, bottom half magenta. */
+static void mode_800x600x16(uint16_t *p)
+{
+	dispi_wr(4, 0);
+	dispi_wr(1, 800);
+	dispi_wr(2, 600);
+	dispi_wr(3, 16);
+	dispi_wr(4, 0x41);
+	for (unsigned int i = 0; i < 800 * 600; i++)
+		p[i] = i < 800 * 300 ? 0x07ff : 0xf81f;
+	puts_("MODE 800x600x16\n");
 }
 
 static void text(unsigned int row, unsigned int col, const char *s, uint8_t attr)
@@ -168,6 +182,8 @@ void guest_main(uint32_t magic, uint32_t mbi_addr)
 			printf_("%s %2x\n", (st & 0x20) ? "AUX" : "KEY", b);
 			if (b == 0x01 && !(st & 0x20))
 				pass();
+			if (b == 0x13 && !(st & 0x20))
+				mode_800x600x16((uint16_t *)fb);
 		} else {
 			cpu_relax();
 		}

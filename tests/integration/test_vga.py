@@ -22,7 +22,7 @@ import pytest
 from rfb import Rfb, RfbError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-VMKIT = os.path.join(ROOT, "build", "vmkit")
+VMKIT = os.environ.get("VMKIT_TEST_BINARY") or os.path.join(ROOT, "build", "vmkit")  # e.g. build/asan/vmkit
 GUEST = os.path.join(ROOT, "tests", "guests", "build", "vga.elf")
 FONT = "/usr/share/consolefonts/Uni2-VGA16.psf.gz"
 PASS = 33
@@ -178,6 +178,21 @@ def test_vnc_pointer_arrives_as_ps2_mouse_packets(guest_factory):
     g.wait_for("AUX e7\nAUX 08\nAUX 00\nAUX 00")
     aux = [l.split()[1] for l in g.out.splitlines() if l.startswith("AUX ")]
     assert aux == ["fa", "09", "0a", "05", "08", "00", "00", "3a", "f6", "e7", "08", "00", "00"], g.out
+    c.tap(0xff1b)
+    assert g.finish() == PASS
+
+
+def test_mode_change_resizes_the_vnc_desktop(guest_factory, tmp_path):
+    g = guest_factory()
+    c = Rfb(g.addr())
+    assert c.wait_for(lambda c: c.pixel(630, 470) == WHITE)
+    c.tap(ord("r"))  # the guest switches to 800x600x16
+    g.wait_for("MODE 800x600x16")
+    assert c.wait_for(lambda c: (c.width, c.height) == (800, 600) and c.pixel(799, 599) == (255, 0, 255))
+    assert c.resizes >= 1  # a DesktopSize pseudo-rectangle (RFB s7.8.2), not a reconnect
+    assert c.pixel(0, 0) == (0, 255, 255) and c.pixel(400, 299) == (0, 255, 255) and c.pixel(400, 300) == (255, 0, 255)
+    im = screenshot(g, str(tmp_path / "800.png"))
+    assert im.size == (800, 600) and im.getpixel((10, 590)) == (255, 0, 255)
     c.tap(0xff1b)
     assert g.finish() == PASS
 
