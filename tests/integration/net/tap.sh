@@ -6,6 +6,16 @@
 #   DIR holds checks.cpio.gz and iproute2's ip with its libraries (the rig's
 #   busybox ip cannot make veth pairs).
 vmkit=$1 kernel=$2 initrd=$3 dir=$4 queues=$5 cpus=$6 mib=$7
+# Outside the rig (a host with VT-x/AMD-V runs this natively) everything
+# happens in private mount and network namespaces: the host's network,
+# /etc/resolv.conf and /tmp are left alone.
+if [ ! -f /rig/cmd ] && [ -z "$VMKIT_NET_PRIVATE" ]; then
+	VMKIT_NET_PRIVATE=1 exec unshare --mount --net sh "$0" "$@"
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+bb= # busybox applets (httpd, nc -l -p): the rig's L1 is busybox; a host has busybox-static
+[ -f /rig/cmd ] || bb=busybox
 export LD_LIBRARY_PATH=$dir
 ip() { "$dir/ip" "$@"; }
 mq=
@@ -27,21 +37,21 @@ in_peer "$dir/ip" link set lo up
 in_peer "$dir/ip" addr add 192.168.77.1/24 dev veth1
 in_peer "$dir/ip" link set veth1 up
 set +e
-dd if=/dev/urandom of=/tmp/down bs=1M count=$mib 2>/dev/null
-echo "VMKIT-L1 down sha256=$(sha256sum /tmp/down | cut -d' ' -f1)"
+dd if=/dev/urandom of=$work/down bs=1M count=$mib 2>/dev/null
+echo "VMKIT-L1 down sha256=$(sha256sum $work/down | cut -d' ' -f1)"
 # The receiving nc's stdin must not hit EOF (nc half-closes, and the sender
 # stops at the peer's FIN): a fifo opened read-write never ends.
-mkfifo /tmp/hold
-in_peer nc -l -p 5000 <>/tmp/hold >/tmp/up &
+mkfifo $work/hold
+in_peer $bb nc -l -p 5000 <>$work/hold >$work/up &
 up=$!
-in_peer nc -l -p 5001 </tmp/down &
+in_peer $bb nc -l -p 5001 <$work/down &
 down=$!
-cat "$initrd" "$dir/checks.cpio.gz" >/tmp/l2-net.img
-"$vmkit" run --kernel "$kernel" --initrd /tmp/l2-net.img --memory 512M --cpus "$cpus" --console stdio \
+cat "$initrd" "$dir/checks.cpio.gz" >$work/l2-net.img
+"$vmkit" run --kernel "$kernel" --initrd $work/l2-net.img --memory 512M --cpus "$cpus" --console stdio \
 	--net "tap=vmtap0,queues=$queues" --cmdline "console=ttyS0 quiet vmkit.check=net-tap net.mib=$mib" </dev/null
 s=$?
 wait $up
-echo "VMKIT-L1 up sha256=$(sha256sum /tmp/up | cut -d' ' -f1) bytes=$(wc -c </tmp/up)"
+echo "VMKIT-L1 up sha256=$(sha256sum $work/up | cut -d' ' -f1) bytes=$(wc -c <$work/up)"
 kill $down $peer 2>/dev/null
 ip link del br0
 ip link del vmtap0
