@@ -619,16 +619,37 @@ out:
 	return r;
 }
 
+/* The host signals vm_run() reads through a signalfd on the loop thread. */
+static void host_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR2);
+}
+
 int vm_create(struct vm **out, const struct vm_config *cfg, char *err, size_t errlen)
 {
 	struct boot_result br;
 	struct vm *vm = calloc(1, sizeof(*vm));
 	int r;
 
+	sigset_t set;
+
 	if (!vm) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	/*
+	 * Block the host signals before any helper thread exists (disk backend
+	 * workers start while the VM is built): a thread with SIGTERM unblocked
+	 * would take it with the default action and kill vmkit instead of
+	 * vm_run()'s signalfd turning it into exit status 143. A signal that
+	 * arrives meanwhile stays pending and is read there.
+	 */
+	host_signals(&set);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	vm->cfg = *cfg;
 	vm->firmware = !cfg->kernel;
 	vm->nr_vcpus = cfg->nr_cpus;
@@ -768,11 +789,7 @@ int vm_run(struct vm *vm)
 	int r;
 
 	/* Host signals are handled on the loop thread; vCPU threads inherit the mask. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR2);
+	host_signals(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	vm->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
