@@ -110,6 +110,8 @@ void i8042_key_event(struct i8042 *c, const uint8_t *set2_bytes, size_t n);
  * moves become several packets. Thread-safe; any thread.
  */
 void i8042_mouse_event(struct i8042 *c, int dx, int dy, int buttons);
+/* The keyboard LEDs the guest set (command 0xed): bit 0 Scroll, 1 Num, 2 Caps Lock. Thread-safe. */
+unsigned int i8042_leds(struct i8042 *c);
 extern const struct device_ops i8042_ops;
 
 /* isa-debug-exit at 0xf4 (len 4): a write of v requests exit status (v << 1) | 1. debug_exit.c */

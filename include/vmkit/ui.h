@@ -92,8 +92,14 @@ struct ui_input {
 	void (*key)(void *opaque, uint32_t keysym, bool down);
 	/* Absolute position in a width x height screen; buttons: bit 0 left, 1 middle, 2 right, 3/4 wheel. */
 	void (*pointer)(void *opaque, int x, int y, int buttons, int width, int height);
+	/* Optional: the guest keyboard's lock LEDs, UI_LED_* bits. */
+	unsigned int (*leds)(void *opaque);
 	void *opaque;
 };
+
+#define UI_LED_SCROLL 1
+#define UI_LED_NUM 2
+#define UI_LED_CAPS 4
 
 /*
  * X11 keysym -> PS/2 scan code set 2 bytes for a make (down) or break code.

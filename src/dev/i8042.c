@@ -681,6 +681,16 @@ void i8042_mouse_event(struct i8042 *c, int dx, int dy, int buttons)
 	pthread_mutex_unlock(&c->lock);
 }
 
+unsigned int i8042_leds(struct i8042 *c)
+{
+	unsigned int leds;
+
+	pthread_mutex_lock(&c->lock);
+	leds = c->s.leds;
+	pthread_mutex_unlock(&c->lock);
+	return leds;
+}
+
 static void power_on(struct i8042 *c)
 {
 	memset(&c->s, 0, sizeof(c->s));

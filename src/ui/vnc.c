@@ -222,6 +222,16 @@ static void on_pointer(int mask, int x, int y, rfbClientPtr cl)
 		v->input.pointer(v->input.opaque, x, y, mask, (int)v->width, (int)v->height);
 }
 
+/* The guest's lock LEDs for clients that asked for the KeyboardLedState pseudo-encoding. */
+static int on_leds(struct _rfbScreenInfo *screen)
+{
+	struct vnc *v = screen->screenData;
+	unsigned int l = v->input.leds ? v->input.leds(v->input.opaque) : 0;
+
+	return ((l & UI_LED_CAPS) ? rfbKeyboardMaskCapsLock : 0) | ((l & UI_LED_NUM) ? rfbKeyboardMaskNumLock : 0) |
+	       ((l & UI_LED_SCROLL) ? rfbKeyboardMaskScrollLock : 0);
+}
+
 static enum rfbNewClientAction on_new_client(rfbClientPtr cl)
 {
 	struct vnc *v = cl->screen->screenData;
@@ -365,6 +375,7 @@ struct vnc *vnc_start(const struct vnc_spec *spec, const struct ui_display *disp
 	v->screen->kbdAddEvent = on_key;
 	v->screen->ptrAddEvent = on_pointer;
 	v->screen->newClientHook = on_new_client;
+	v->screen->getKeyboardLedStateHook = on_leds;
 	if (v->passwords[0]) {
 		v->screen->authPasswdData = (void *)v->passwords;
 		v->screen->passwordCheck = rfbCheckPasswordByList;

@@ -81,6 +81,15 @@ static void input_pointer(void *opaque, int x, int y, int buttons, int width, in
 	vm->ptr_valid = true;
 }
 
+static unsigned int input_leds(void *opaque)
+{
+	struct vm *vm = opaque;
+	unsigned int l = i8042_leds(vm->kbc);
+
+	/* PS/2 LED bits are Scroll, Num, Caps from bit 0: the UI_LED_* order. */
+	return l & (UI_LED_SCROLL | UI_LED_NUM | UI_LED_CAPS);
+}
+
 /* ---- the monitor socket: "screenshot PATH" ---- */
 
 static void monitor_reply(int fd, const char *s)
@@ -240,7 +249,7 @@ int display_build(struct vm *vm, char *err, size_t errlen)
 	if (vm->cfg.vnc) {
 		struct vnc_spec spec;
 		struct ui_display d = { .render = vga_render, .opaque = vm->vga };
-		struct ui_input in = { .key = input_key, .pointer = input_pointer, .opaque = vm };
+		struct ui_input in = { .key = input_key, .pointer = input_pointer, .leds = input_leds, .opaque = vm };
 
 		r = vnc_spec_parse(vm->cfg.vnc, &spec, err, errlen);
 		if (r)

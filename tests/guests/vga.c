@@ -184,6 +184,12 @@ void guest_main(uint32_t magic, uint32_t mbi_addr)
 				pass();
 			if (b == 0x13 && !(st & 0x20))
 				mode_800x600x16((uint16_t *)fb);
+			if (b == 0x3a && !(st & 0x20)) { /* Caps Lock: its LED on (0xed), and a pixel to send */
+				outb(0x60, 0xed);
+				outb(0x60, 0x04);
+				((volatile uint32_t *)fb)[0] ^= 0x000001;
+				puts_("CAPS LED\n");
+			}
 		} else {
 			cpu_relax();
 		}

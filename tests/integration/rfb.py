@@ -6,7 +6,7 @@ import socket
 import struct
 import time
 
-RAW, ZRLE, DESKTOP_SIZE = 0, 16, -223
+RAW, ZRLE, DESKTOP_SIZE, LED_STATE = 0, 16, -223, -131072  # 0xfffe0000
 
 
 class RfbError(Exception):
@@ -66,6 +66,7 @@ class Rfb:
         self.sock.sendall(struct.pack(">BxH", 2, len(encodings)) + b"".join(struct.pack(">i", e) for e in encodings))
         self.fb = bytearray(self.width * self.height * 4)
         self.resizes = 0
+        self.leds = None
 
     def recv(self, n):
         buf = bytearray()
@@ -107,6 +108,8 @@ class Rfb:
                     self.fb[o:o + w * 4] = data[row * w * 4:(row + 1) * w * 4]
             elif enc == ZRLE:  # counted, not decoded (benchmarks)
                 self.recv(struct.unpack(">I", self.recv(4))[0])
+            elif enc == LED_STATE:  # libvncserver: x carries the lock state (CapsLock 2, NumLock 128)
+                self.leds = x
             elif enc == DESKTOP_SIZE:
                 self.width, self.height = w, h
                 self.fb = bytearray(w * h * 4)

@@ -197,6 +197,18 @@ def test_mode_change_resizes_the_vnc_desktop(guest_factory, tmp_path):
     assert g.finish() == PASS
 
 
+def test_guest_keyboard_leds_reach_the_vnc_client(guest_factory):
+    from rfb import LED_STATE, RAW
+    g = guest_factory()
+    c = Rfb(g.addr(), encodings=(RAW, LED_STATE))
+    assert c.wait_for(lambda c: c.pixel(630, 470) == WHITE)
+    c.tap(0xffe5)  # Caps Lock: the guest turns its LED on
+    g.wait_for("CAPS LED")
+    assert c.wait_for(lambda c: c.leds is not None and c.leds & 2), c.leds
+    c.tap(0xff1b)
+    assert g.finish() == PASS
+
+
 def load_psf(path):
     """PSF1 font -> (height, {unicode: glyph bytes}); the format of the kbd docs."""
     data = gzip.open(path).read()
