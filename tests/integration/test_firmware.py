@@ -238,3 +238,20 @@ def test_firmware_that_halts_does_not_hang_vmkit(tmp_path):
         pass
     p.terminate()
     assert p.wait(timeout=10) == 128 + 15
+
+
+@needs_kvm
+def test_sanitizer_build_boots_through_firmware(tmp_path):
+    """make asan's vmkit: SeaBIOS (fw_cfg DMA, table loader, PAM remaps, debugcon) then the
+    boot sector, with a second blank disk and 2 vCPUs; no ASan/UBSan report."""
+    subprocess.run(["make", "-s", "-C", ROOT, "asan"], check=True, capture_output=True)
+    disk = build_mbr(tmp_path)
+    blank = tmp_path / "blank.img"
+    blank.write_bytes(bytes(64 * 1024))
+    serial, log = tmp_path / "serial.txt", tmp_path / "fw.log"
+    p = subprocess.run([os.path.join(ROOT, "build", "asan", "vmkit"), "run", "--disk", str(disk), "--disk",
+                        str(blank), "--cpus", "2", "--console", f"file:{serial}", "--firmware-log", str(log)],
+                       capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert "Sanitizer" not in p.stderr and "runtime error" not in p.stderr, p.stderr[-4000:]
+    assert p.returncode == 33, p.stderr[-2000:]
+    assert "VMKIT-MBR: sector 1 says: " + PAYLOAD.decode() in serial.read_text(errors="replace")
