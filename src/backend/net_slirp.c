@@ -293,6 +293,7 @@ static int slirp_start(struct net_backend *be)
 
 	if (r)
 		return -r;
+	pthread_setname_np(s->thread, "vmkit-slirp");
 	s->running = true;
 	return 0;
 }

@@ -130,6 +130,7 @@ static int tap_start(struct net_backend *be)
 
 	if (r)
 		return -r;
+	pthread_setname_np(t->thread, "vmkit-tap");
 	t->running = true;
 	return 0;
 }
