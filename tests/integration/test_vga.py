@@ -432,3 +432,16 @@ def test_sigterm_with_vnc_client_stops_cleanly_and_idle_screen_is_not_rendered()
     assert m, out
     renders, skipped = int(m.group(1)), int(m.group(2))
     assert skipped > 5 * renders, f"idle screen rendered {renders} times, skipped {skipped}"
+
+
+def test_screenshot_usage_errors(tmp_path):
+    p = subprocess.run([VMKIT, "screenshot"], capture_output=True, text=True)
+    assert p.returncode == 2 and "expected --socket PATH" in p.stderr
+    p = subprocess.run([VMKIT, "screenshot", "--socket", str(tmp_path / "none.sock"), "x.png"], capture_output=True,
+                       text=True)
+    assert p.returncode == 1 and "cannot connect" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    p = subprocess.run([VMKIT, "run", "--kernel", GUEST, "--vnc", "nohost"], capture_output=True, text=True)
+    assert p.returncode == 2 and "invalid --vnc 'nohost'" in p.stderr
+    p = subprocess.run([VMKIT, "run", "--kernel", GUEST, "--vnc", ":1,password-file=/nonexistent"],
+                       capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert p.returncode == 1 and "password file /nonexistent" in p.stderr, p.stderr

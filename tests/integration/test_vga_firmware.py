@@ -28,14 +28,14 @@ pytestmark = [
 HEAD = """serial --unit=0 --speed=115200
 terminal_input serial console
 terminal_output serial console
-set timeout=6
+set timeout=10
 """
 DRM_CFG = HEAD + """menuentry 'vmkit bochs-drm kernel' {
   linux /boot/vmlinuz console=tty1 console=ttyS0
   initrd /boot/initrd.img
 }
 """
-MEMTEST_CFG = HEAD.replace("set timeout=6", "set timeout=1") + """menuentry 'memtest86+' {
+MEMTEST_CFG = HEAD.replace("set timeout=10", "set timeout=1") + """menuentry 'memtest86+' {
   linux16 /boot/memtest86+x64.bin console=ttyS0,115200
 }
 """
@@ -68,39 +68,50 @@ def results(vmm, tmp_path_factory):
 
 
 def shots(out):
+    """{n: [images of marker n, in order]}"""
     from PIL import Image
-    return {int(n): Image.open(io.BytesIO(base64.b64decode("".join(b.split())))).convert("RGB")
-            for n, b in re.findall(r"VMKIT-PNG-BEGIN (\d+)\n(.*?)VMKIT-PNG-END", out, re.S)}
+    res = {}
+    for n, _, b in re.findall(r"VMKIT-PNG-BEGIN (\d+)\.(\d+)\n(.*?)VMKIT-PNG-END", out, re.S):
+        if b.strip():
+            res.setdefault(int(n), []).append(Image.open(io.BytesIO(base64.b64decode("".join(b.split())))).convert("RGB"))
+    return res
+
+
+def first_screen(images, pred):
+    """OCR each image; the first text for which pred holds, else the last text seen."""
+    h, font = load_psf(FONT)
+    text = []
+    for im in images:
+        text = ocr(im, h, font)
+        if pred(im, text):
+            return True, text
+    return False, text
 
 
 def test_grub_menu_on_vga_then_linux_bochs_drm(results):
     status, out = results["grub-drm"]
     assert status == 0, out[-4000:]
-    assert "VMKIT-SHOT 1 status=0" in out and "VMKIT-SHOT 2 status=0" in out, out[-4000:]
     s = shots(out)
-    h, font = load_psf(FONT)
+    assert len(s.get(1, [])) >= 1 and len(s.get(2, [])) >= 1, out[-4000:]
     # 1: GRUB's menu in VGA text mode (80x25 through vgabios)
-    assert s[1].size == (640, 400), s[1].size
-    text = ocr(s[1], h, font)
-    screen = "\n".join(text)
-    assert any("GNU GRUB" in l for l in text), screen
-    assert any("vmkit bochs-drm kernel" in l for l in text), screen
+    ok, text = first_screen(s[1], lambda im, t: im.size == (640, 400) and any("GNU GRUB" in l for l in t)
+                            and any("vmkit bochs-drm kernel" in l for l in t))
+    assert ok, "\n".join(text)
     # 2: Linux's framebuffer console on bochs-drm, in a DISPI graphics mode
     assert "VMKIT-DRM-READY" in out, out[-4000:]
     m = re.search(r"VMKIT-DRM fb=(\S*) mode=(\d+),(\d+)", out)
     assert m and "bochs" in m.group(1), out[-4000:]
-    assert s[2].size[0] == int(m.group(2)) and s[2].size[0] > 640, s[2].size
-    text = ocr(s[2], h, font)
-    assert any(l.startswith("VMKIT-DRM-TEXT line 8 ") for l in text), "\n".join(text)
+    w = int(m.group(2))
+    ok, text = first_screen(s[2], lambda im, t: im.size[0] == w > 640
+                            and any(l.startswith("VMKIT-DRM-TEXT line 8 ") for l in t))
+    assert ok, "\n".join(text)
 
 
 def test_memtest86_draws_on_vga(results):
     if "memtest" not in results:
         pytest.skip("memtest86+ not installed")
     status, out = results["memtest"]
-    assert "VMKIT-SHOT 1 status=0" in out, out[-4000:]
-    im = shots(out)[1]
-    h, font = load_psf(FONT)
-    text = ocr(im, h, font)
-    screen = "\n".join(text)
-    assert any(re.search(r"Memtest86\+", l) for l in text), screen
+    s = shots(out)
+    assert s.get(1), out[-4000:]
+    ok, text = first_screen(s[1], lambda im, t: any(re.search(r"Memtest86\+", l) for l in t))
+    assert ok, "\n".join(text)

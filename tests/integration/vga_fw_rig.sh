@@ -1,8 +1,8 @@
 #!/bin/sh
 # Runs in the rig (or natively) for test_vga_firmware.py: firmware boot of
-# DISK under `vmkit run --vga std --monitor`; for each MARKER in turn, waits
-# until it appears on the serial console, waits 2 s more, takes a screenshot
-# and prints it base64-encoded between VMKIT-PNG-BEGIN n / VMKIT-PNG-END n.
+# DISK under `vmkit run --vga std --monitor`; for each MARKER n in turn, waits
+# until it appears on the serial console, then takes three screenshots 2 s
+# apart and prints each base64-encoded between VMKIT-PNG-BEGIN n.k / END n.k.
 # Then stops the VM and prints the serial output.
 # Usage: vga_fw_rig.sh VMKIT DISK BIOS MEMORY MARKER...
 vmkit=$1 disk=$2 bios=$3 mem=$4
@@ -22,12 +22,15 @@ for marker in "$@"; do
 		kill -0 $pid 2>/dev/null || break
 		sleep 1
 	done
-	sleep 2
-	"$vmkit" screenshot --socket "$d/mon" "$d/s$n.png"
-	echo "VMKIT-SHOT $n status=$?"
-	echo "VMKIT-PNG-BEGIN $n"
-	base64 "$d/s$n.png"
-	echo "VMKIT-PNG-END $n"
+	# a few shots 2 s apart: the screen may still be drawing when the serial marker shows
+	for k in 1 2 3; do
+		sleep 2
+		"$vmkit" screenshot --socket "$d/mon" "$d/s$n.$k.png"
+		echo "VMKIT-SHOT $n.$k status=$?"
+		echo "VMKIT-PNG-BEGIN $n.$k"
+		base64 "$d/s$n.$k.png"
+		echo "VMKIT-PNG-END $n.$k"
+	done
 done
 kill $pid 2>/dev/null
 wait $pid
