@@ -3,7 +3,7 @@
  * disk: an asynchronous raw-image backend for block devices. Requests
  * (readv, writev, fdatasync, punch hole, zero range) are submitted from any
  * thread and complete later on a backend thread, which calls the owner's
- * completion callback. Two engines: io_uring through liburing (the default
+ * completion callback (or on a thread that calls disk_poll()). Two engines: io_uring through liburing (the default
  * when the library was built in and the kernel allows it) and a thread pool
  * of blocking workers (the fallback, or forced with DISK_AIO_THREADS or the
  * environment variable VMKIT_DISK_AIO=threads).
@@ -71,6 +71,14 @@ struct disk *disk_open(const struct disk_config *cfg, char *err, size_t errlen);
  * on a backend thread. 0, or -errno with none of the requests taken.
  */
 int disk_submit(struct disk *d, struct disk_req **reqs, unsigned int n);
+
+/*
+ * Deliver completions that are already there (io_uring: requests the kernel
+ * finished inline during disk_submit) on the caller's thread, saving a thread
+ * hop. Call it holding none of the locks the completion callback takes. The
+ * completion thread delivers them anyway; a no-op for the thread pool.
+ */
+void disk_poll(struct disk *d);
 
 /* Image size in bytes. */
 uint64_t disk_size(const struct disk *d);

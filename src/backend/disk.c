@@ -3,12 +3,13 @@
  * Raw-image disk backend with asynchronous requests.
  *
  * Two engines behind one interface:
- *  - io_uring (liburing): submitters queue requests on a list and wake the
- *    ring's own thread through an eventfd; that thread alone submits
- *    (io_uring cancels a request when the thread that submitted it exits)
- *    and reaps, calling the owner back in batches. At most cq_entries
- *    requests are in the kernel at once; the rest wait on the list, so the
- *    completion ring never overflows.
+ *  - io_uring (liburing): the submitting thread fills SQEs and enters the
+ *    kernel itself (under a lock); a completion thread waits on the ring and
+ *    calls the owner back in batches, and a submitter may reap what finished
+ *    inline right away (disk_poll). At most cq_entries requests are in the
+ *    kernel at once; the rest wait on a list, so the completion ring never
+ *    overflows. io_uring cancels a request when the thread that submitted it
+ *    exits: such requests are resubmitted from the completion thread.
  *  - a thread pool of blocking workers (preadv/pwritev/fdatasync/fallocate),
  *    grown on demand up to POOL_MAX: the fallback when io_uring is missing
  *    (not compiled in, io_uring_queue_init fails, io_uring_disabled sysctl)
@@ -77,7 +78,9 @@ struct disk {
 #ifdef VMKIT_HAVE_LIBURING
 	struct io_uring ring;
 	pthread_t reaper;
-	int wake_fd; /* eventfd: submitters wake the reaper, which alone submits */
+	pthread_mutex_t cq_lock; /* one completion consumer at a time */
+	int wake_fd;             /* eventfd polled through the ring: stop, resubmit */
+	bool rearm;              /* the wake-up poll fired and must be armed again */
 	unsigned int kernel_inflight, kernel_cap;
 #endif
 };
@@ -323,28 +326,16 @@ static void uring_prep(struct disk *d, struct io_uring_sqe *sqe, struct disk_req
 	io_uring_sqe_set_data(sqe, r);
 }
 
-/*
- * Move pending requests into the submission ring while the kernel has room.
- * Only the reaper thread touches the ring: io_uring cancels the requests a
- * thread submitted when that thread exits (Linux 5.12+ ties them to the
- * submitting task), and a kicking vCPU or test thread may exit any time.
- */
-static void uring_fill(struct disk *d)
+static void uring_wake(struct disk *d)
 {
-	pthread_mutex_lock(&d->lock);
-	while (d->head && d->kernel_inflight < d->kernel_cap) {
-		struct io_uring_sqe *sqe = io_uring_get_sqe(&d->ring);
+	uint64_t one = 1;
 
-		if (!sqe)
-			break; /* the SQ is full: the rest go after this submit */
-		uring_prep(d, sqe, list_pop(d));
-		d->kernel_inflight++;
-	}
-	pthread_mutex_unlock(&d->lock);
+	if (write(d->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_ratelimited(LOG_WARN, "disk: eventfd write: %s", strerror(errno));
 }
 
-/* Watch the wake-up eventfd: a submitter wrote it (new requests, or stop). */
-static void uring_arm_wake(struct disk *d)
+/* Watch the wake-up eventfd (stop, or requests to resubmit). d->lock held. */
+static void uring_arm_wake_locked(struct disk *d)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&d->ring);
 
@@ -352,47 +343,91 @@ static void uring_arm_wake(struct disk *d)
 		io_uring_submit(&d->ring);
 		sqe = io_uring_get_sqe(&d->ring);
 	}
+	if (!sqe)
+		return; /* stays wanted: the next pass arms it */
 	io_uring_prep_poll_add(sqe, d->wake_fd, POLLIN);
 	io_uring_sqe_set_data(sqe, (void *)(uintptr_t)WAKE_TAG);
+	d->rearm = false;
 }
 
-static void *reaper_main(void *arg)
+/*
+ * Move pending requests into the ring while the kernel has room (at most
+ * kernel_cap in flight, so the completion ring never overflows) and submit.
+ * d->lock held; any thread may submit.
+ */
+static void uring_submit_locked(struct disk *d)
 {
-	struct disk *d = arg;
-	struct disk_req *done[REAP_BATCH];
-	bool stop = false;
+	int r;
 
-	uring_arm_wake(d);
+	if (d->rearm)
+		uring_arm_wake_locked(d);
+	while (d->head && d->kernel_inflight < d->kernel_cap) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&d->ring);
+
+		if (!sqe) {
+			io_uring_submit(&d->ring);
+			sqe = io_uring_get_sqe(&d->ring);
+			if (!sqe)
+				break;
+		}
+		uring_prep(d, sqe, list_pop(d));
+		d->kernel_inflight++;
+	}
+	if (!io_uring_sq_ready(&d->ring))
+		return;
+	do {
+		r = io_uring_submit(&d->ring);
+	} while (r == -EINTR);
+	if (r < 0) {
+		/* -EAGAIN/-EBUSY: the SQEs stay queued; the reaper retries after its next wake-up. */
+		log_ratelimited(LOG_WARN, "disk: io_uring_submit: %s", strerror(-r));
+		uring_wake(d);
+	}
+}
+
+/*
+ * Consume every completion there is and call the owner back. One consumer at
+ * a time (cq_lock): the reaper thread, or a submitter polling right after its
+ * submit (requests the kernel finished inline, e.g. O_DIRECT on a RAM disk,
+ * then complete without a thread hop). A request cancelled because the thread
+ * that submitted it exited (io_uring ties requests to their submitter, Linux
+ * 5.12+) is queued again for the reaper: read/write/fsync/fallocate of the
+ * same range are idempotent.
+ */
+static void uring_reap(struct disk *d, bool wait_lock)
+{
+	struct disk_req *done[REAP_BATCH];
+
+	if (wait_lock)
+		pthread_mutex_lock(&d->cq_lock);
+	else if (pthread_mutex_trylock(&d->cq_lock))
+		return;
 	for (;;) {
 		struct io_uring_cqe *cqe;
-		unsigned int n = 0, seen = 0;
-		uint64_t v;
-		int r;
+		struct disk_req *again = NULL;
+		unsigned int n = 0, seen = 0, nagain = 0;
+		bool woken = false;
 
-		uring_fill(d);
-		if (stop && !d->kernel_inflight)
-			break;
-		r = io_uring_submit_and_wait(&d->ring, 1);
-		if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
-			log_error("disk: io_uring_submit_and_wait: %s", strerror(-r));
-			break;
-		}
 		while (n < REAP_BATCH && io_uring_peek_cqe(&d->ring, &cqe) == 0) {
 			struct disk_req *req = io_uring_cqe_get_data(cqe);
 			int res = cqe->res;
 
 			io_uring_cqe_seen(&d->ring, cqe);
 			if ((uintptr_t)req == WAKE_TAG) {
+				uint64_t v;
+
 				if (read(d->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 					log_ratelimited(LOG_WARN, "disk: eventfd read: %s", strerror(errno));
-				pthread_mutex_lock(&d->lock);
-				stop = d->stopping;
-				pthread_mutex_unlock(&d->lock);
-				if (!stop)
-					uring_arm_wake(d);
+				woken = true;
 				continue;
 			}
 			seen++;
+			if (res == -ECANCELED) {
+				req->next = again;
+				again = req;
+				nagain++;
+				continue;
+			}
 			if (req->op == DISK_OP_FLUSH)
 				req->result = res < 0 ? res : 0;
 			else if (res >= 0 && (req->op != DISK_OP_READ && req->op != DISK_OP_WRITE))
@@ -403,23 +438,52 @@ static void *reaper_main(void *arg)
 				req->result = finish_sync(d, req, res);
 			done[n++] = req;
 		}
+		if (!seen && !woken)
+			break;
 		pthread_mutex_lock(&d->lock);
 		d->kernel_inflight -= seen;
+		while (again) {
+			struct disk_req *next = again->next;
+			list_add(d, again);
+			again = next;
+		}
+		if (woken && !d->stopping)
+			d->rearm = true;
 		pthread_mutex_unlock(&d->lock);
+		if (nagain)
+			uring_wake(d); /* the reaper resubmits them from its own thread */
 		if (n) {
 			d->complete(d->opaque, done, n);
 			finished(d, n);
 		}
 	}
-	return NULL;
+	pthread_mutex_unlock(&d->cq_lock);
 }
 
-static void uring_wake(struct disk *d)
+static void *reaper_main(void *arg)
 {
-	uint64_t one = 1;
+	struct disk *d = arg;
 
-	if (write(d->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		log_ratelimited(LOG_WARN, "disk: eventfd write: %s", strerror(errno));
+	for (;;) {
+		struct io_uring_cqe *cqe;
+		bool stop;
+		int r;
+
+		pthread_mutex_lock(&d->lock);
+		uring_submit_locked(d); /* re-arms the wake-up poll, resubmits cancelled requests */
+		stop = d->stopping && !d->kernel_inflight;
+		pthread_mutex_unlock(&d->lock);
+		if (stop)
+			break;
+		/* Waiting consumes nothing and submits nothing: submitters run concurrently. */
+		r = io_uring_wait_cqe(&d->ring, &cqe);
+		if (r < 0 && r != -EINTR && r != -EAGAIN) {
+			log_error("disk: io_uring_wait_cqe: %s", strerror(-r));
+			break;
+		}
+		uring_reap(d, true);
+	}
+	return NULL;
 }
 
 static int uring_start(struct disk *d, char *err, size_t errlen)
@@ -443,8 +507,11 @@ static int uring_start(struct disk *d, char *err, size_t errlen)
 		snprintf(err, errlen, "eventfd: %s", strerror(-r));
 		return r;
 	}
+	pthread_mutex_init(&d->cq_lock, NULL);
+	d->rearm = true;
 	r = pthread_create(&d->reaper, NULL, reaper_main, d);
 	if (r) {
+		pthread_mutex_destroy(&d->cq_lock);
 		close(d->wake_fd);
 		io_uring_queue_exit(&d->ring);
 		snprintf(err, errlen, "cannot start the disk completion thread: %s", strerror(r));
@@ -460,6 +527,7 @@ static void uring_stop(struct disk *d)
 	uring_wake(d);
 	pthread_join(d->reaper, NULL);
 	io_uring_queue_exit(&d->ring);
+	pthread_mutex_destroy(&d->cq_lock);
 	close(d->wake_fd);
 }
 #endif
@@ -483,15 +551,11 @@ int disk_submit(struct disk *d, struct disk_req **reqs, unsigned int n)
 	}
 #ifdef VMKIT_HAVE_LIBURING
 	if (d->uring) {
-		bool was_empty = !d->head;
-
 		for (unsigned int i = 0; i < n; i++)
 			list_add(d, reqs[i]);
 		d->inflight += n;
-		pthread_mutex_unlock(&d->lock);
-		if (was_empty) /* else a wake-up is already on its way */
-			uring_wake(d);
-		return 0;
+		uring_submit_locked(d);
+		goto out;
 	}
 #endif
 	r = pool_submit_locked(d, reqs, n);
@@ -500,6 +564,19 @@ int disk_submit(struct disk *d, struct disk_req **reqs, unsigned int n)
 out:
 	pthread_mutex_unlock(&d->lock);
 	return r;
+}
+
+void disk_poll(struct disk *d)
+{
+#ifdef VMKIT_HAVE_LIBURING
+	if (!d->uring)
+		return;
+	uring_reap(d, false);
+	pthread_mutex_lock(&d->lock);
+	if (d->rearm || d->head)
+		uring_submit_locked(d);
+	pthread_mutex_unlock(&d->lock);
+#endif
 }
 
 static bool want_uring(enum disk_aio aio)

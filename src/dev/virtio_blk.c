@@ -558,6 +558,8 @@ static void blk_queue_notify(void *impl, struct virtio_dev *vdev, unsigned int q
 	if (!q->stopped)
 		serve_locked(b, vdev, q);
 	pthread_mutex_unlock(&q->lock);
+	/* Requests that completed inline finish here, without waking the completion thread. */
+	disk_poll(b->disk);
 }
 
 static int blk_activate(void *impl, struct virtio_dev *vdev)
@@ -594,6 +596,8 @@ static void blk_destroy(void *impl)
 	struct virtio_blk *b = impl;
 
 	disk_close(b->disk); /* drains first */
+	log_debug("virtio-blk: %llu requests, %llu failed, %llu malformed",
+		  (unsigned long long)b->requests, (unsigned long long)b->errors, (unsigned long long)b->bad);
 	for (unsigned int i = 0; i < b->num_queues; i++) {
 		struct blk_queue *q = b->queues[i];
 
