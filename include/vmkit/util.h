@@ -35,6 +35,15 @@ int read_file_all(const char *path, size_t max_len, uint8_t **buf, size_t *len);
 /* Monotonic clock in nanoseconds. */
 uint64_t now_ns(void);
 
+/*
+ * Listen on a UNIX stream socket at path (non-blocking, close-on-exec, mode
+ * 0600). A stale socket file is replaced; anything else at path, or a socket
+ * another program still listens on, is refused. Returns the fd, or -errno with
+ * one line in err naming `what` (e.g. "--monitor"). The caller unlinks path
+ * when it closes the socket.
+ */
+int unix_listen(const char *path, int backlog, const char *what, char *err, size_t errlen);
+
 /* Little-endian accessors for byte buffers (guest structures are LE). */
 static inline uint16_t get_le16(const void *p)
 {

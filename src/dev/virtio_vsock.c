@@ -930,7 +930,6 @@ struct virtio_vsock *virtio_vsock_create(uint64_t cid, const char *path, char *e
 	struct virtio_vsock *v = calloc(1, sizeof(*v));
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct stat st;
 
 	if (!v) {
 		snprintf(err, errlen, "out of memory creating virtio-vsock");
@@ -955,38 +954,10 @@ struct virtio_vsock *virtio_vsock_create(uint64_t cid, const char *path, char *e
 			snprintf(err, errlen, "--vsock path '%s' is too long for a UNIX socket", path);
 			goto fail;
 		}
-		strcpy(v->path, path);
-		strcpy(sa.sun_path, path);
-		/*
-		 * A socket file left by an earlier run is replaced, but not one a live
-		 * program (another vmkit) still listens on, nor anything else.
-		 */
-		if (lstat(path, &st) == 0) {
-			int probe = -1;
-
-			if (!S_ISSOCK(st.st_mode)) {
-				snprintf(err, errlen, "--vsock path '%s' exists and is not a socket", path);
-				v->path[0] = '\0';
-				goto fail;
-			}
-			probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-			if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-				close(probe);
-				snprintf(err, errlen, "--vsock path '%s' is in use by another program", path);
-				v->path[0] = '\0';
-				goto fail;
-			}
-			if (probe >= 0)
-				close(probe);
-			unlink(path);
-		}
-		v->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (v->listen_fd < 0 || bind(v->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-		    listen(v->listen_fd, 16) < 0) {
-			snprintf(err, errlen, "cannot listen on the --vsock socket '%s': %s", path, strerror(errno));
-			v->path[0] = '\0';
+		v->listen_fd = unix_listen(path, 16, "--vsock", err, errlen);
+		if (v->listen_fd < 0)
 			goto fail;
-		}
+		strcpy(v->path, path);
 		ev.data.u64 = EV_LISTEN;
 		epoll_ctl(v->epfd, EPOLL_CTL_ADD, v->listen_fd, &ev);
 	}

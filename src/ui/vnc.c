@@ -157,21 +157,10 @@ static int listen_tcp(struct vnc *v, const struct vnc_spec *spec, char *err, siz
 
 static int listen_unix(struct vnc *v, const struct vnc_spec *spec, char *err, size_t errlen)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), r;
+	int fd = unix_listen(spec->unix_path, 8, "--vnc", err, errlen);
 
-	if (fd < 0) {
-		snprintf(err, errlen, "--vnc: socket: %s", strerror(errno));
-		return -errno;
-	}
-	strcpy(sa.sun_path, spec->unix_path);
-	unlink(spec->unix_path); /* a stale socket from an earlier run */
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 8)) {
-		r = -errno;
-		snprintf(err, errlen, "--vnc: cannot listen on unix:%s: %s", spec->unix_path, strerror(-r));
-		close(fd);
-		return r;
-	}
+	if (fd < 0)
+		return fd;
 	strcpy(v->unix_path, spec->unix_path);
 	v->listen_fd = fd;
 	return 0;

@@ -146,26 +146,10 @@ static void on_monitor(void *opaque, uint32_t events)
 
 static int monitor_listen(struct vm *vm, const char *path, char *err, size_t errlen)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, r;
+	int fd = unix_listen(path, 4, "--monitor", err, errlen), r;
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "--monitor: socket path too long");
-		return -ENAMETOOLONG;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
-		snprintf(err, errlen, "--monitor: socket: %s", strerror(errno));
-		return -errno;
-	}
-	strcpy(sa.sun_path, path);
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 4)) {
-		r = -errno;
-		snprintf(err, errlen, "--monitor: cannot listen on unix:%s: %s", path, strerror(-r));
-		close(fd);
-		return r;
-	}
+	if (fd < 0)
+		return fd;
 	vm->monitor_fd = fd;
 	r = event_loop_add(&vm->loop, fd, EPOLLIN, on_monitor, vm);
 	if (r)

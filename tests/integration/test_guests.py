@@ -9,6 +9,7 @@ import os
 import re
 import select
 import subprocess
+import socket
 import time
 
 import pytest
@@ -268,3 +269,29 @@ def test_console_pty():
     os.close(fd)
     assert rc == PASS, out
     assert f"SUM1={sum(b'abcd')}".encode() in out
+
+
+@pytest.mark.parametrize("flag,fmt", [("--monitor", "unix:{}"), ("--vnc", "unix:{}"), ("--vsock", "3,path={}")])
+def test_socket_paths_never_replace_user_files(tmp_path, flag, fmt):
+    """A host socket path that names a regular file is refused (exit 1, one
+    line) and the file is left intact; a live listener is not taken over."""
+    victim = tmp_path / "notes.txt"
+    victim.write_text("precious\n")
+    p = subprocess.run(["timeout", "-k", "5", str(TIMEOUT), VMKIT, "run", "--kernel", guest("null"), "--console",
+                        "none", flag, fmt.format(victim)], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert p.returncode == 1, p.stderr
+    assert "not a socket" in p.stderr and p.stderr.strip().count("\n") == 0, p.stderr
+    assert victim.read_text() == "precious\n"
+
+    live = tmp_path / "live.sock"
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(str(live))
+    srv.listen(1)
+    try:
+        p = subprocess.run(["timeout", "-k", "5", str(TIMEOUT), VMKIT, "run", "--kernel", guest("null"),
+                            "--console", "none", flag, fmt.format(live)], capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL)
+        assert p.returncode == 1, p.stderr
+        assert "in use by another program" in p.stderr, p.stderr
+    finally:
+        srv.close()

@@ -6,6 +6,10 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -91,12 +95,70 @@ static void test_byte_sum_and_le(void **state)
 	assert_int_equal(get_le16(b + 6), 0x1122);
 }
 
+/* unix_listen: stale sockets are replaced, user files and live sockets never. */
+static void test_unix_listen(void **state)
+{
+	char dir[] = "/tmp/vmkit-unix-XXXXXX", path[128], file[128], longp[200], err[256];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd, fd2, c;
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/sock", dir);
+	snprintf(file, sizeof(file), "%s/data", dir);
+
+	fd = unix_listen(path, 4, "--test", err, sizeof(err));
+	assert_true(fd >= 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* a live listener is not taken over */
+	assert_int_equal(unix_listen(path, 4, "--test", err, sizeof(err)), -EADDRINUSE);
+	assert_non_null(strstr(err, "--test"));
+	assert_non_null(strstr(err, "in use"));
+	/* it still answers */
+	strcpy(sa.sun_path, path);
+	c = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(c);
+	/* once closed, the file left behind is stale and replaced */
+	close(fd);
+	fd2 = unix_listen(path, 4, "--test", err, sizeof(err));
+	assert_true(fd2 >= 0);
+	close(fd2);
+
+	/* a regular file at the path is refused and left intact */
+	f = fopen(file, "w");
+	assert_non_null(f);
+	fputs("precious\n", f);
+	fclose(f);
+	assert_int_equal(unix_listen(file, 4, "--test", err, sizeof(err)), -EEXIST);
+	assert_non_null(strstr(err, "not a socket"));
+	assert_int_equal(stat(file, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_size, 9);
+
+	/* too long for sun_path, empty, missing directory */
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[0] = '/';
+	longp[sizeof(longp) - 1] = '\0';
+	assert_int_equal(unix_listen(longp, 4, "--test", err, sizeof(err)), -ENAMETOOLONG);
+	assert_int_equal(unix_listen("", 4, "--test", err, sizeof(err)), -ENAMETOOLONG);
+	assert_int_equal(unix_listen("/nonexistent-dir/x.sock", 4, "--test", err, sizeof(err)), -ENOENT);
+
+	unlink(path);
+	unlink(file);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_size_suffixes), cmocka_unit_test(test_parse_size_rejects),
 		cmocka_unit_test(test_parse_uint),          cmocka_unit_test(test_read_file_all),
 		cmocka_unit_test(test_byte_sum_and_le),
+		cmocka_unit_test(test_unix_listen),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
