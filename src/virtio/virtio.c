@@ -110,7 +110,7 @@ void virtio_dev_disable_queue(struct virtio_dev *vdev, unsigned int q)
 	 * (VIRTIO_F_RING_RESET, s2.6.1), which is not offered; the driver
 	 * resets the device first (Linux does, before deleting its queues).
 	 */
-	if (vdev->status & VIRTIO_STATUS_DRIVER_OK) {
+	if (__atomic_load_n(&vdev->status, __ATOMIC_SEQ_CST) & VIRTIO_STATUS_DRIVER_OK) {
 		pthread_mutex_unlock(&vdev->lock);
 		log_ratelimited(LOG_WARN, "%s: the driver disabled queue %u of a running device: ignored",
 				vdev->ops->name, q);
