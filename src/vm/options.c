@@ -58,7 +58,7 @@ const char run_usage[] =
 	"                        own ,transport= overrides it\n"
 	"      --firmware PATH   BIOS image for firmware boot (default\n"
 	"                        /usr/share/seabios/bios-256k.bin; a multiple of\n"
-	"                        64K, at most 16M); not with --kernel\n"
+	"                        64K, at most 256K); not with --kernel\n"
 	"      --firmware-log PATH\n"
 	"                        write the firmware's debug log (port 0x402) to PATH\n"
 	"                        (- for stderr)\n"
