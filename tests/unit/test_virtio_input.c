@@ -17,47 +17,24 @@
 #include "vmkit/virtio_input.h"
 #include "vmkit/virtio_mmio.h"
 
-#define DESC 0x1000
-#define AVAIL 0x2000
-#define USED 0x3000
+#define VQD_QSIZE 8
+#include "vq_driver.h"
+
 #define EVBUF 0x8000 /* event buffer i at EVBUF + 8 * i */
-#define QSZ 8
+#define QSZ VQD_QSIZE
 
 struct fx {
 	struct guest_mem mem;
-	struct virtio_mmio *m;
+	struct vqd d;
 	struct virtio_input *vi;
-	uint8_t *ram;
-	uint16_t avail, used_seen;
 };
 
 static void irq_set(void *ctx, uint32_t gsi, int level) {}
 
-static void wr(struct fx *f, uint64_t off, uint32_t v)
-{
-	uint8_t d[4];
-	put_le32(d, v);
-	virtio_mmio_io(f->m, off, d, 4, true);
-}
-
-static uint32_t rd(struct fx *f, uint64_t off)
-{
-	uint8_t d[4];
-	virtio_mmio_io(f->m, off, d, 4, false);
-	return get_le32(d);
-}
-
-static uint8_t cfg8(struct fx *f, uint32_t off)
-{
-	uint8_t d;
-	virtio_mmio_io(f->m, 0x100 + off, &d, 1, false);
-	return d;
-}
-
 static void select_cfg(struct fx *f, uint8_t sel, uint8_t sub)
 {
-	virtio_mmio_io(f->m, 0x100, &sel, 1, true);
-	virtio_mmio_io(f->m, 0x101, &sub, 1, true);
+	vqd_cfg_wr8(&f->d, 0, sel);
+	vqd_cfg_wr8(&f->d, 1, sub);
 }
 
 static int setup(void **state)
@@ -68,11 +45,11 @@ static int setup(void **state)
 	memset(&f, 0, sizeof(f));
 	guest_mem_init(&f.mem);
 	assert_int_equal(guest_mem_add(&f.mem, 0, 1 << 20), 0);
-	f.ram = guest_mem_ptr(&f.mem, 0, 1 << 20);
+	f.d.ram = guest_mem_ptr(&f.mem, 0, 1 << 20);
 	f.vi = virtio_input_tablet_create();
 	assert_non_null(f.vi);
-	f.m = virtio_mmio_create(&virtio_input_ops, f.vi, &f.mem, &irq);
-	assert_non_null(f.m);
+	f.d.m = virtio_mmio_create(&virtio_input_ops, f.vi, &f.mem, &irq);
+	assert_non_null(f.d.m);
 	*state = &f;
 	return 0;
 }
@@ -80,66 +57,49 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	virtio_mmio_destroy(f->m);
+	virtio_mmio_destroy(f->d.m);
 	guest_mem_free(&f->mem);
 	return 0;
 }
 
-/* Negotiate, set up the event queue (0) with QSZ entries, DRIVER_OK. */
+/* Negotiate (no reset: events may be queued), set up the event queue (0) with QSZ entries, DRIVER_OK. */
 static void start(struct fx *f)
 {
-	wr(f, 0x70, 1 | 2);
-	wr(f, 0x24, 1);
-	wr(f, 0x20, 1); /* VERSION_1 */
-	wr(f, 0x70, 1 | 2 | 8);
-	wr(f, 0x30, 0);
-	wr(f, 0x38, QSZ);
-	wr(f, 0x80, DESC);
-	wr(f, 0x90, AVAIL);
-	wr(f, 0xa0, USED);
-	wr(f, 0x44, 1);
-	wr(f, 0x70, 1 | 2 | 8 | 4);
+	vqd_negotiate(&f->d, 0);
+	vqd_setup_queues(&f->d, 1);
+	vqd_driver_ok(&f->d);
 }
 
 /* Post n device-writable 8-byte event buffers (descriptor i -> EVBUF + 8 i). */
 static void post(struct fx *f, unsigned int n, bool notify)
 {
 	for (unsigned int k = 0; k < n; k++) {
-		unsigned int i = f->avail % QSZ;
-		put_le64(f->ram + DESC + 16 * i, EVBUF + 8 * i);
-		put_le32(f->ram + DESC + 16 * i + 8, 8);
-		put_le16(f->ram + DESC + 16 * i + 12, VIRTQ_DESC_F_WRITE);
-		put_le16(f->ram + AVAIL + 4 + 2 * i, (uint16_t)i);
-		f->avail++;
+		struct vqd_seg s = { EVBUF + 8 * f->d.next_desc[0], 8, true };
+		vqd_add(&f->d, 0, &s, 1);
 	}
-	put_le16(f->ram + AVAIL + 2, f->avail);
 	if (notify)
-		wr(f, 0x50, 0);
+		vqd_kick(&f->d, 0);
 }
 
 /* The next used event: type, code, value. */
 static void next_event(struct fx *f, uint16_t type, uint16_t code, uint32_t value)
 {
-	uint16_t used = get_le16(f->ram + USED + 2);
-	unsigned int slot = f->used_seen % QSZ;
-	uint32_t id, len;
+	uint16_t seen = f->d.used_seen[0], id = 0;
+	uint32_t len = 0;
 	const uint8_t *ev;
 
-	if ((uint16_t)(used - f->used_seen) == 0)
-		fail_msg("no event %u (expected %u/%u/%u)", f->used_seen, type, code, value);
-	id = get_le32(f->ram + USED + 4 + 8 * slot);
-	len = get_le32(f->ram + USED + 4 + 8 * slot + 4);
+	if (!vqd_get_used(&f->d, 0, &id, &len))
+		fail_msg("no event %u (expected %u/%u/%u)", seen, type, code, value);
 	assert_int_equal(len, 8);
-	ev = f->ram + EVBUF + 8 * id;
+	ev = f->d.ram + EVBUF + 8 * id;
 	if (get_le16(ev) != type || get_le16(ev + 2) != code || get_le32(ev + 4) != value)
-		fail_msg("event %u: %u/%u/%u, expected %u/%u/%u", f->used_seen, get_le16(ev), get_le16(ev + 2),
+		fail_msg("event %u: %u/%u/%u, expected %u/%u/%u", seen, get_le16(ev), get_le16(ev + 2),
 			 get_le32(ev + 4), type, code, value);
-	f->used_seen++;
 }
 
 static void no_more_events(struct fx *f)
 {
-	assert_int_equal(get_le16(f->ram + USED + 2), f->used_seen);
+	assert_int_equal(vqd_used_idx(&f->d, 0), f->d.used_seen[0]);
 }
 
 static void test_config_space(void **state)
@@ -147,47 +107,47 @@ static void test_config_space(void **state)
 	struct fx *f = *state;
 	char name[32] = { 0 };
 
-	assert_int_equal(rd(f, 0x008), 18); /* device ID: input */
+	assert_int_equal(vqd_rd(&f->d, 0x008), 18); /* device ID: input */
 	select_cfg(f, 0x01, 0);             /* ID_NAME */
-	assert_int_equal(cfg8(f, 2), 12);
+	assert_int_equal(vqd_cfg8(&f->d, 2), 12);
 	for (unsigned int i = 0; i < 12; i++)
-		name[i] = (char)cfg8(f, 8 + i);
+		name[i] = (char)vqd_cfg8(&f->d, 8 + i);
 	assert_string_equal(name, "vmkit tablet");
 	select_cfg(f, 0x02, 0); /* ID_SERIAL */
-	assert_true(cfg8(f, 2) > 0);
+	assert_true(vqd_cfg8(&f->d, 2) > 0);
 	select_cfg(f, 0x03, 0); /* ID_DEVIDS: bustype BUS_VIRTUAL */
-	assert_int_equal(cfg8(f, 2), 8);
-	assert_int_equal(cfg8(f, 8), 0x06);
+	assert_int_equal(vqd_cfg8(&f->d, 2), 8);
+	assert_int_equal(vqd_cfg8(&f->d, 8), 0x06);
 	select_cfg(f, 0x11, 0x03); /* EV_BITS, EV_ABS: ABS_X and ABS_Y */
-	assert_int_equal(cfg8(f, 2), 1);
-	assert_int_equal(cfg8(f, 8), 0x03);
+	assert_int_equal(vqd_cfg8(&f->d, 2), 1);
+	assert_int_equal(vqd_cfg8(&f->d, 8), 0x03);
 	select_cfg(f, 0x11, 0x01); /* EV_BITS, EV_KEY: BTN_LEFT/RIGHT/MIDDLE = 0x110-0x112 */
-	assert_int_equal(cfg8(f, 2), 0x23);
-	assert_int_equal(cfg8(f, 8 + 0x22), 0x07);
-	assert_int_equal(cfg8(f, 8 + 0x21), 0);
+	assert_int_equal(vqd_cfg8(&f->d, 2), 0x23);
+	assert_int_equal(vqd_cfg8(&f->d, 8 + 0x22), 0x07);
+	assert_int_equal(vqd_cfg8(&f->d, 8 + 0x21), 0);
 	select_cfg(f, 0x11, 0x02); /* EV_REL: REL_WHEEL */
-	assert_int_equal(cfg8(f, 2), 2);
-	assert_int_equal(cfg8(f, 9), 0x01);
+	assert_int_equal(vqd_cfg8(&f->d, 2), 2);
+	assert_int_equal(vqd_cfg8(&f->d, 9), 0x01);
 	select_cfg(f, 0x11, 0x11); /* EV_LED: none */
-	assert_int_equal(cfg8(f, 2), 0);
+	assert_int_equal(vqd_cfg8(&f->d, 2), 0);
 	select_cfg(f, 0x12, 0x00); /* ABS_INFO X: 0..32767 */
-	assert_int_equal(cfg8(f, 2), 20);
-	assert_int_equal(cfg8(f, 8 + 4) | cfg8(f, 8 + 5) << 8, 32767);
+	assert_int_equal(vqd_cfg8(&f->d, 2), 20);
+	assert_int_equal(vqd_cfg8(&f->d, 8 + 4) | vqd_cfg8(&f->d, 8 + 5) << 8, 32767);
 	select_cfg(f, 0x12, 0x05); /* an axis we do not have */
-	assert_int_equal(cfg8(f, 2), 0);
+	assert_int_equal(vqd_cfg8(&f->d, 2), 0);
 	select_cfg(f, 0x77, 0x00); /* unknown select */
-	assert_int_equal(cfg8(f, 2), 0);
+	assert_int_equal(vqd_cfg8(&f->d, 2), 0);
 	/* select/subsel read back; the rest is read-only */
 	select_cfg(f, 0x12, 0x01);
-	assert_int_equal(cfg8(f, 0), 0x12);
-	assert_int_equal(cfg8(f, 1), 0x01);
+	assert_int_equal(vqd_cfg8(&f->d, 0), 0x12);
+	assert_int_equal(vqd_cfg8(&f->d, 1), 0x01);
 	{
 		uint8_t v = 99;
-		virtio_mmio_io(f->m, 0x102, &v, 1, true);
-		assert_int_equal(cfg8(f, 2), 20);
+		vqd_cfg_wr8(&f->d, 2, v);
+		assert_int_equal(vqd_cfg8(&f->d, 2), 20);
 	}
 	/* reads past the config space are harmless */
-	assert_int_equal(rd(f, 0x100 + 136 + 4), 0);
+	assert_int_equal(vqd_rd(&f->d, 0x100 + 136 + 4), 0);
 }
 
 static void test_events_wait_for_buffers(void **state)
@@ -234,15 +194,13 @@ static void test_backlog_is_bounded(void **state)
 	/* the newest events survive: the last one delivered is the final SYN after (999, 999) */
 	for (unsigned int k = 0; k < 256 / QSZ; k++) {
 		post(f, QSZ, true);
-		f->used_seen = get_le16(f->ram + USED + 2);
+		f->d.used_seen[0] = vqd_used_idx(&f->d, 0);
 	}
 	{
-		unsigned int slot = (f->used_seen - 1) % QSZ;
-		uint32_t id = get_le32(f->ram + USED + 4 + 8 * slot);
-		assert_int_equal(get_le16(f->ram + EVBUF + 8 * id), 0); /* SYN */
-		slot = (f->used_seen - 2) % QSZ;
-		id = get_le32(f->ram + USED + 4 + 8 * slot);
-		assert_int_equal(get_le32(f->ram + EVBUF + 8 * id + 4), 999);
+		uint32_t id = vqd_used_id(&f->d, 0, (uint16_t)(f->d.used_seen[0] - 1));
+		assert_int_equal(get_le16(f->d.ram + EVBUF + 8 * id), 0); /* SYN */
+		id = vqd_used_id(&f->d, 0, (uint16_t)(f->d.used_seen[0] - 2));
+		assert_int_equal(get_le32(f->d.ram + EVBUF + 8 * id + 4), 999);
 	}
 }
 
@@ -251,18 +209,11 @@ static void test_malformed_buffer_needs_reset(void **state)
 	struct fx *f = *state;
 
 	start(f);
-	put_le64(f->ram + DESC, 0x7fff00000000ULL); /* outside guest RAM */
-	put_le32(f->ram + DESC + 8, 8);
-	put_le16(f->ram + DESC + 12, VIRTQ_DESC_F_WRITE);
-	put_le16(f->ram + AVAIL + 4, 0);
-	put_le16(f->ram + AVAIL + 2, 1);
+	vqd_add(&f->d, 0, &(struct vqd_seg){ 0x7fff00000000ULL, 8, true }, 1); /* outside guest RAM, no kick */
 	virtio_input_tablet_event(f->vi, 1, 2, 0, 0);
-	assert_true(rd(f, 0x70) & 64); /* DEVICE_NEEDS_RESET */
-	/* a reset brings it back */
-	wr(f, 0x70, 0);
-	f->avail = f->used_seen = 0;
-	memset(f->ram + AVAIL, 0, 0x100);
-	memset(f->ram + USED, 0, 0x100);
+	assert_true(vqd_rd(&f->d, 0x70) & 64); /* DEVICE_NEEDS_RESET */
+	/* a reset brings it back (start() clears the rings and the driver's indexes) */
+	vqd_wr(&f->d, 0x70, 0);
 	start(f);
 	virtio_input_tablet_event(f->vi, 5, 6, 0, 0);
 	post(f, 3, true);

@@ -10,11 +10,14 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "vmkit/util.h"
 #include "vmkit/virtio_mmio.h"
 
+#ifndef VQD_QSIZE /* a test may choose its own queue size (a power of two) before including */
 #define VQD_QSIZE 16
+#endif
 #define VQD_RING_BASE 0x10000 /* queue q's rings at VQD_RING_BASE + q * 0x4000 */
 #define VQD_DATA_BASE 0x100000 /* free guest memory for the tests' buffers */
 
@@ -59,17 +62,26 @@ static inline uint64_t vqd_device_features(struct vqd *d)
 	return lo | (uint64_t)vqd_rd(d, 0x10) << 32;
 }
 
-/* Reset, negotiate features (VERSION_1 is added), set up nq queues, DRIVER_OK. Returns the status. */
-static inline uint32_t vqd_start(struct vqd *d, unsigned int nq, uint64_t features)
+/*
+ * Negotiate features (VERSION_1 is added) up to FEATURES_OK, without a reset
+ * first (a device may hold state from before the driver). Returns the status
+ * read back.
+ */
+static inline uint32_t vqd_negotiate(struct vqd *d, uint64_t features)
 {
 	features |= 1ULL << 32;
-	vqd_wr(d, 0x70, 0);
 	vqd_wr(d, 0x70, 1 | 2);
 	vqd_wr(d, 0x24, 0);
 	vqd_wr(d, 0x20, (uint32_t)features);
 	vqd_wr(d, 0x24, 1);
 	vqd_wr(d, 0x20, (uint32_t)(features >> 32));
 	vqd_wr(d, 0x70, 1 | 2 | 8);
+	return vqd_rd(d, 0x70);
+}
+
+/* Set up queues 0..nq-1 (VQD_QSIZE entries, empty rings) and enable them. */
+static inline void vqd_setup_queues(struct vqd *d, unsigned int nq)
+{
 	for (unsigned int q = 0; q < nq; q++) {
 		memset(d->ram + vqd_desc(q), 0, 0x3000);
 		vqd_wr(d, 0x30, q);
@@ -80,8 +92,34 @@ static inline uint32_t vqd_start(struct vqd *d, unsigned int nq, uint64_t featur
 		vqd_wr(d, 0x44, 1);
 		d->avail[q] = d->next_desc[q] = d->used_seen[q] = 0;
 	}
+}
+
+static inline uint32_t vqd_driver_ok(struct vqd *d)
+{
 	vqd_wr(d, 0x70, 1 | 2 | 8 | 4);
 	return vqd_rd(d, 0x70);
+}
+
+/* Reset, negotiate features (VERSION_1 is added), set up nq queues, DRIVER_OK. Returns the status. */
+static inline uint32_t vqd_start(struct vqd *d, unsigned int nq, uint64_t features)
+{
+	vqd_wr(d, 0x70, 0);
+	vqd_negotiate(d, features);
+	vqd_setup_queues(d, nq);
+	return vqd_driver_ok(d);
+}
+
+/* One byte of the device configuration space (virtio-mmio 0x100 + off). */
+static inline uint8_t vqd_cfg8(struct vqd *d, uint32_t off)
+{
+	uint8_t b;
+	virtio_mmio_io(d->m, 0x100 + off, &b, 1, false);
+	return b;
+}
+
+static inline void vqd_cfg_wr8(struct vqd *d, uint32_t off, uint8_t v)
+{
+	virtio_mmio_io(d->m, 0x100 + off, &v, 1, true);
 }
 
 /* Post a chain of n segments on queue q (no kick). Returns the head index. */
@@ -113,6 +151,17 @@ static inline void vqd_kick(struct vqd *d, unsigned int q)
 static inline uint16_t vqd_used_idx(struct vqd *d, unsigned int q)
 {
 	return get_le16(d->ram + vqd_usedr(q) + 2);
+}
+
+/* id and len of used ring slot `slot` (taken modulo the queue size) of queue q */
+static inline uint32_t vqd_used_id(struct vqd *d, unsigned int q, uint16_t slot)
+{
+	return get_le32(d->ram + vqd_usedr(q) + 4 + 8 * (slot % VQD_QSIZE));
+}
+
+static inline uint32_t vqd_used_len(struct vqd *d, unsigned int q, uint16_t slot)
+{
+	return get_le32(d->ram + vqd_usedr(q) + 4 + 8 * (slot % VQD_QSIZE) + 4);
 }
 
 /* Take the next used element of queue q not yet seen: true with id/len, false if none. */
