@@ -19,12 +19,10 @@
 #include "vmkit/virtio_mmio.h"
 #include "vmkit/virtio_net.h"
 
+#define VQD_QSIZE 8
+#include "vq_driver.h"
+
 #define RAM (1 << 20)
-#define QSIZE 8
-#define QBASE(q) (0x10000 + 0x4000 * (q))
-#define DESC(q) QBASE(q)
-#define AVAIL(q) (QBASE(q) + 0x1000)
-#define USED(q) (QBASE(q) + 0x2000)
 #define BUF 0x60000 /* guest buffers from here */
 #define HDRLEN 12
 
@@ -40,12 +38,9 @@ struct fake_be {
 
 struct fx {
 	struct guest_mem mem;
-	struct virtio_mmio *m;
+	struct vqd d;
 	struct virtio_net *net;
 	struct fake_be fb;
-	uint8_t *ram;
-	uint16_t avail[16];
-	uint16_t next_desc[16];
 	unsigned int ctrlq;
 };
 
@@ -101,28 +96,6 @@ static const struct net_backend_ops fb_ops = {
 
 static void irq_set(void *ctx, uint32_t gsi, int level) {}
 
-static void wr(struct fx *f, uint64_t off, uint32_t v)
-{
-	uint8_t d[4];
-	put_le32(d, v);
-	virtio_mmio_io(f->m, off, d, 4, true);
-}
-
-static uint32_t rd(struct fx *f, uint64_t off)
-{
-	uint8_t d[4];
-	virtio_mmio_io(f->m, off, d, 4, false);
-	return get_le32(d);
-}
-
-static uint64_t device_features(struct fx *f)
-{
-	wr(f, 0x14, 0);
-	uint64_t lo = rd(f, 0x10);
-	wr(f, 0x14, 1);
-	return lo | (uint64_t)rd(f, 0x10) << 32;
-}
-
 /* Bring the device up with `features` (VERSION_1 added) and every queue enabled. */
 static void start(struct fx *f, bool vnet_hdr, unsigned int pairs, uint64_t features)
 {
@@ -136,34 +109,15 @@ static void start(struct fx *f, bool vnet_hdr, unsigned int pairs, uint64_t feat
 	f->fb.be.vnet_hdr = vnet_hdr;
 	f->net = virtio_net_create(&f->fb.be, (const uint8_t[]){ 0x52, 0x54, 0, 0x12, 0x34, 0x56 });
 	assert_non_null(f->net);
-	f->m = virtio_mmio_create(virtio_net_ops(f->net), f->net, &f->mem, &irq);
-	assert_non_null(f->m);
+	f->d.m = virtio_mmio_create(virtio_net_ops(f->net), f->net, &f->mem, &irq);
+	assert_non_null(f->d.m);
 	features |= 1ULL << VIRTIO_F_VERSION_1;
-	assert_int_equal(features & ~device_features(f), 0);
-	wr(f, 0x70, 1 | 2);
-	wr(f, 0x24, 0);
-	wr(f, 0x20, (uint32_t)features);
-	wr(f, 0x24, 1);
-	wr(f, 0x20, (uint32_t)(features >> 32));
-	wr(f, 0x70, 1 | 2 | 8);
-	assert_true(rd(f, 0x70) & 8);
+	assert_int_equal(features & ~vqd_device_features(&f->d), 0);
+	assert_true(vqd_negotiate(&f->d, features) & 8);
 	nq = 2 * pairs + 1;
 	f->ctrlq = (features >> VIRTIO_NET_F_MQ) & 1 ? 2 * pairs : 2;
-	for (unsigned int q = 0; q < nq; q++) {
-		wr(f, 0x30, q);
-		wr(f, 0x38, QSIZE);
-		wr(f, 0x80, DESC(q));
-		wr(f, 0x84, 0);
-		wr(f, 0x90, AVAIL(q));
-		wr(f, 0x94, 0);
-		wr(f, 0xa0, USED(q));
-		wr(f, 0xa4, 0);
-		wr(f, 0x44, 1);
-		f->avail[q] = 0;
-		f->next_desc[q] = 0;
-	}
-	wr(f, 0x70, 1 | 2 | 8 | 4);
-	assert_true(rd(f, 0x70) & 4);
+	vqd_setup_queues(&f->d, nq);
+	assert_true(vqd_driver_ok(&f->d) & 4);
 }
 
 static int setup(void **state)
@@ -172,7 +126,7 @@ static int setup(void **state)
 	memset(&f, 0, sizeof(f));
 	guest_mem_init(&f.mem);
 	assert_int_equal(guest_mem_add(&f.mem, 0, RAM), 0);
-	f.ram = guest_mem_ptr(&f.mem, 0, RAM);
+	f.d.ram = guest_mem_ptr(&f.mem, 0, RAM);
 	*state = &f;
 	return 0;
 }
@@ -180,55 +134,23 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	if (f->m)
-		virtio_mmio_destroy(f->m);
-	f->m = NULL;
+	if (f->d.m)
+		virtio_mmio_destroy(f->d.m);
+	f->d.m = NULL;
 	guest_mem_free(&f->mem);
 	return 0;
-}
-
-static void desc(struct fx *f, unsigned int q, unsigned int i, uint64_t addr, uint32_t len, uint16_t flags,
-		 uint16_t next)
-{
-	uint8_t *d = f->ram + DESC(q) + 16 * i;
-	put_le64(d, addr);
-	put_le32(d + 8, len);
-	put_le16(d + 12, flags);
-	put_le16(d + 14, next);
 }
 
 /* Post a chain of n descriptors (addr[i], len[i], writable[i]) on queue q; returns the head. */
 static uint16_t post(struct fx *f, unsigned int q, unsigned int n, const uint64_t *addr, const uint32_t *len,
 		     const bool *writable)
 {
-	uint16_t head = f->next_desc[q] % QSIZE;
+	struct vqd_seg s[VQD_QSIZE];
 
-	for (unsigned int i = 0; i < n; i++) {
-		uint16_t idx = (uint16_t)((head + i) % QSIZE);
-		desc(f, q, idx, addr[i], len[i], (uint16_t)((i + 1 < n ? VIRTQ_DESC_F_NEXT : 0) |
-							      (writable[i] ? VIRTQ_DESC_F_WRITE : 0)),
-		     (uint16_t)((idx + 1) % QSIZE));
-	}
-	f->next_desc[q] = (uint16_t)(f->next_desc[q] + n);
-	put_le16(f->ram + AVAIL(q) + 4 + 2 * (f->avail[q] % QSIZE), head);
-	f->avail[q]++;
-	put_le16(f->ram + AVAIL(q) + 2, f->avail[q]);
-	return head;
-}
-
-static uint16_t used_idx(struct fx *f, unsigned int q)
-{
-	return get_le16(f->ram + USED(q) + 2);
-}
-
-static uint32_t used_len(struct fx *f, unsigned int q, uint16_t slot)
-{
-	return get_le32(f->ram + USED(q) + 4 + 8 * (slot % QSIZE) + 4);
-}
-
-static uint32_t used_id(struct fx *f, unsigned int q, uint16_t slot)
-{
-	return get_le32(f->ram + USED(q) + 4 + 8 * (slot % QSIZE));
+	assert_true(n <= VQD_QSIZE);
+	for (unsigned int i = 0; i < n; i++)
+		s[i] = (struct vqd_seg){ addr[i], len[i], writable[i] };
+	return vqd_add(&f->d, q, s, n);
 }
 
 static void make_frame(uint8_t *p, size_t len, uint8_t seed)
@@ -240,11 +162,11 @@ static void make_frame(uint8_t *p, size_t len, uint8_t seed)
 /* One transmit buffer: header (given) + frame of flen bytes, split over two descriptors. */
 static void tx(struct fx *f, const uint8_t *hdr, size_t flen)
 {
-	memcpy(f->ram + BUF, hdr, HDRLEN);
-	make_frame(f->ram + BUF + 0x100, flen, 3);
+	memcpy(f->d.ram + BUF, hdr, HDRLEN);
+	make_frame(f->d.ram + BUF + 0x100, flen, 3);
 	post(f, 1, 2, (const uint64_t[]){ BUF, BUF + 0x100 }, (const uint32_t[]){ HDRLEN, (uint32_t)flen },
 	     (const bool[]){ false, false });
-	wr(f, 0x50, 1);
+	vqd_wr(&f->d, 0x50, 1);
 }
 
 static struct virtio_net_stats stats(struct fx *f)
@@ -261,27 +183,27 @@ static void test_config_and_features(void **state)
 	start(f, false, 1, (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS));
 	for (int i = 0; i < 6; i++) {
 		uint8_t b;
-		virtio_mmio_io(f->m, 0x100 + i, &b, 1, false);
+		virtio_mmio_io(f->d.m, 0x100 + i, &b, 1, false);
 		assert_int_equal(b, ((const uint8_t[]){ 0x52, 0x54, 0, 0x12, 0x34, 0x56 })[i]);
 	}
-	assert_int_equal(rd(f, 0x100 + 6) & 0xffff, 1); /* LINK_UP */
-	uint64_t fe = device_features(f);
+	assert_int_equal(vqd_rd(&f->d, 0x100 + 6) & 0xffff, 1); /* LINK_UP */
+	uint64_t fe = vqd_device_features(&f->d);
 	/* slirp-like backend: no offloads, no MQ */
 	assert_false(fe & (1ULL << VIRTIO_NET_F_CSUM));
 	assert_false(fe & (1ULL << VIRTIO_NET_F_GUEST_TSO4));
 	assert_false(fe & (1ULL << VIRTIO_NET_F_MQ));
 	assert_true(fe & (1ULL << VIRTIO_NET_F_MRG_RXBUF));
 	assert_true(fe & (1ULL << VIRTIO_NET_F_CTRL_VQ));
-	virtio_mmio_destroy(f->m);
+	virtio_mmio_destroy(f->d.m);
 
 	start(f, true, 4, 0);
-	fe = device_features(f);
+	fe = vqd_device_features(&f->d);
 	assert_true(fe & (1ULL << VIRTIO_NET_F_CSUM));
 	assert_true(fe & (1ULL << VIRTIO_NET_F_HOST_TSO6));
 	assert_true(fe & (1ULL << VIRTIO_NET_F_GUEST_TSO4));
 	assert_true(fe & (1ULL << VIRTIO_NET_F_MQ));
 	uint8_t pairs[2];
-	virtio_mmio_io(f->m, 0x100 + 8, pairs, 2, false);
+	virtio_mmio_io(f->d.m, 0x100 + 8, pairs, 2, false);
 	assert_int_equal(get_le16(pairs), 4); /* max_virtqueue_pairs */
 	assert_int_equal(f->fb.queues, 1);
 	assert_false(f->fb.csum); /* GUEST_CSUM not negotiated: backend sends whole frames */
@@ -296,12 +218,12 @@ static void test_tx(void **state)
 	start(f, false, 1, 0);
 	hdr[10] = 7; /* num_buffers: ignored on transmit */
 	tx(f, hdr, 60);
-	assert_int_equal(used_idx(f, 1), 1);
+	assert_int_equal(vqd_used_idx(&f->d, 1), 1);
 	assert_int_equal(f->fb.sends, 1);
 	assert_int_equal(f->fb.sent_len, 60);
-	assert_memory_equal(f->fb.sent, f->ram + BUF + 0x100, 60);
+	assert_memory_equal(f->fb.sent, f->d.ram + BUF + 0x100, 60);
 	assert_int_equal(stats(f).tx_packets, 1);
-	virtio_mmio_destroy(f->m);
+	virtio_mmio_destroy(f->d.m);
 
 	/* vnet-header backend with CSUM + TSO: the checked header goes first, num_buffers cleared */
 	start(f, true, 1, (1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_HOST_TSO4));
@@ -316,7 +238,7 @@ static void test_tx(void **state)
 	assert_int_equal(f->fb.sent_len, HDRLEN + 3000);
 	assert_memory_equal(f->fb.sent, hdr, 10);
 	assert_int_equal(get_le16(f->fb.sent + 10), 0);
-	assert_memory_equal(f->fb.sent + HDRLEN, f->ram + BUF + 0x100, 3000);
+	assert_memory_equal(f->fb.sent + HDRLEN, f->d.ram + BUF + 0x100, 3000);
 }
 
 static void test_tx_malformed(void **state)
@@ -353,29 +275,29 @@ static void test_tx_malformed(void **state)
 		put_le16(hdr + 8, bad[i].csum_offset);
 		tx(f, hdr, bad[i].flen);
 		n++;
-		assert_int_equal(used_idx(f, 1), n); /* returned to the driver */
+		assert_int_equal(vqd_used_idx(&f->d, 1), n); /* returned to the driver */
 		if (f->fb.sends)
 			fail_msg("bad header %zu reached the backend", i);
 		assert_int_equal(stats(f).tx_errors, n);
 	}
 	/* a header split over descriptors with a zero-length one in between still parses */
 	memset(hdr, 0, sizeof(hdr));
-	memcpy(f->ram + BUF, hdr, HDRLEN);
+	memcpy(f->d.ram + BUF, hdr, HDRLEN);
 	post(f, 1, 3, (const uint64_t[]){ BUF, BUF + 5, BUF + 0x100 }, (const uint32_t[]){ 5, 7, 64 },
 	     (const bool[]){ false, false, false });
-	wr(f, 0x50, 1);
+	vqd_wr(&f->d, 0x50, 1);
 	assert_int_equal(f->fb.sends, 1);
 	assert_int_equal(f->fb.sent_len, HDRLEN + 64);
 	/* a failing backend counts an error, and the buffer still comes back */
 	f->fb.send_result = -EIO;
 	tx(f, hdr, 60);
-	assert_int_equal(used_idx(f, 1), n + 2);
+	assert_int_equal(vqd_used_idx(&f->d, 1), n + 2);
 	assert_int_equal(stats(f).tx_errors, n + 1);
-	assert_false(rd(f, 0x70) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	assert_false(vqd_rd(&f->d, 0x70) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 	/* a descriptor outside guest RAM is a malformed chain: the device needs a reset, nothing crashes */
 	post(f, 1, 1, (const uint64_t[]){ RAM - 4 }, (const uint32_t[]){ 100 }, (const bool[]){ false });
-	wr(f, 0x50, 1);
-	assert_true(rd(f, 0x70) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	vqd_wr(&f->d, 0x50, 1);
+	assert_true(vqd_rd(&f->d, 0x70) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 }
 
 static void test_rx_single_buffers(void **state)
@@ -390,22 +312,22 @@ static void test_rx_single_buffers(void **state)
 	assert_int_equal(stats(f).rx_stalls, 1);
 	int resumes = f->fb.resumes;
 	post(f, 0, 1, (const uint64_t[]){ BUF }, (const uint32_t[]){ 2048 }, (const bool[]){ true });
-	wr(f, 0x50, 0);
+	vqd_wr(&f->d, 0x50, 0);
 	assert_int_equal(f->fb.resumes, resumes + 1); /* the rx kick resumes the backend */
 	assert_int_equal(virtio_net_receive(f->net, 0, frame, sizeof(frame)), 0);
-	assert_int_equal(used_idx(f, 0), 1);
-	assert_int_equal(used_len(f, 0, 0), HDRLEN + sizeof(frame));
-	assert_int_equal(f->ram[BUF], 0);                /* flags */
-	assert_int_equal(get_le16(f->ram + BUF + 10), 1); /* num_buffers */
-	assert_memory_equal(f->ram + BUF + HDRLEN, frame, sizeof(frame));
+	assert_int_equal(vqd_used_idx(&f->d, 0), 1);
+	assert_int_equal(vqd_used_len(&f->d, 0, 0), HDRLEN + sizeof(frame));
+	assert_int_equal(f->d.ram[BUF], 0);                /* flags */
+	assert_int_equal(get_le16(f->d.ram + BUF + 10), 1); /* num_buffers */
+	assert_memory_equal(f->d.ram + BUF + HDRLEN, frame, sizeof(frame));
 	/* without MRG_RXBUF a frame larger than the one buffer is dropped; the buffer stays for the next */
 	post(f, 0, 1, (const uint64_t[]){ BUF }, (const uint32_t[]){ 500 }, (const bool[]){ true });
 	assert_int_equal(virtio_net_receive(f->net, 0, frame, sizeof(frame)), 0);
 	assert_int_equal(stats(f).rx_dropped, 1);
-	assert_int_equal(used_idx(f, 0), 1);
+	assert_int_equal(vqd_used_idx(&f->d, 0), 1);
 	assert_int_equal(virtio_net_receive(f->net, 0, frame, 100), 0);
-	assert_int_equal(used_idx(f, 0), 2);
-	assert_int_equal(used_len(f, 0, 1), HDRLEN + 100);
+	assert_int_equal(vqd_used_idx(&f->d, 0), 2);
+	assert_int_equal(vqd_used_len(&f->d, 0, 1), HDRLEN + 100);
 	/* a frame too large for any packet or too short for Ethernet is dropped */
 	static uint8_t huge[NET_MAX_FRAME + 1];
 	assert_int_equal(virtio_net_receive(f->net, 0, huge, sizeof(huge)), 0);
@@ -425,28 +347,28 @@ static void test_rx_mergeable(void **state)
 		post(f, 0, 1, (const uint64_t[]){ BUF + 0x1000 * i }, (const uint32_t[]){ 256 }, (const bool[]){ true });
 	/* 1012 bytes over 256-byte buffers: 4 buffers, published together */
 	assert_int_equal(virtio_net_receive(f->net, 0, frame, sizeof(frame)), 0);
-	assert_int_equal(used_idx(f, 0), 4);
-	assert_int_equal(get_le16(f->ram + BUF + 10), 4);
+	assert_int_equal(vqd_used_idx(&f->d, 0), 4);
+	assert_int_equal(get_le16(f->d.ram + BUF + 10), 4);
 	size_t got = 0;
 	for (int i = 0; i < 4; i++) {
-		uint32_t l = used_len(f, 0, (uint16_t)i);
-		assert_int_equal(used_id(f, 0, (uint16_t)i), i);
-		memcpy(out + got, f->ram + BUF + 0x1000 * i, l);
+		uint32_t l = vqd_used_len(&f->d, 0, (uint16_t)i);
+		assert_int_equal(vqd_used_id(&f->d, 0, (uint16_t)i), i);
+		memcpy(out + got, f->d.ram + BUF + 0x1000 * i, l);
 		got += l;
 	}
 	assert_int_equal(got, HDRLEN + sizeof(frame));
 	assert_memory_equal(out + HDRLEN, frame, sizeof(frame));
 	/* 2 buffers (512 bytes) left: a 1000-byte frame waits (no loss) until more are posted */
 	assert_int_equal(virtio_net_receive(f->net, 0, frame, sizeof(frame)), -EAGAIN);
-	assert_int_equal(used_idx(f, 0), 4);
+	assert_int_equal(vqd_used_idx(&f->d, 0), 4);
 	post(f, 0, 1, (const uint64_t[]){ BUF + 0x8000 }, (const uint32_t[]){ 256 }, (const bool[]){ true });
 	post(f, 0, 1, (const uint64_t[]){ BUF + 0x9000 }, (const uint32_t[]){ 256 }, (const bool[]){ true });
-	wr(f, 0x50, 0);
+	vqd_wr(&f->d, 0x50, 0);
 	assert_int_equal(virtio_net_receive(f->net, 0, frame, sizeof(frame)), 0);
-	assert_int_equal(used_idx(f, 0), 8);
-	assert_int_equal(get_le16(f->ram + BUF + 0x4000 + 10), 4); /* starts in the 5th buffer posted */
-	assert_memory_equal(f->ram + BUF + 0x4000 + HDRLEN, frame, 256 - HDRLEN);
-	assert_memory_equal(f->ram + BUF + 0x9000, frame + 3 * 256 - HDRLEN, sizeof(frame) - (3 * 256 - HDRLEN));
+	assert_int_equal(vqd_used_idx(&f->d, 0), 8);
+	assert_int_equal(get_le16(f->d.ram + BUF + 0x4000 + 10), 4); /* starts in the 5th buffer posted */
+	assert_memory_equal(f->d.ram + BUF + 0x4000 + HDRLEN, frame, 256 - HDRLEN);
+	assert_memory_equal(f->d.ram + BUF + 0x9000, frame + 3 * 256 - HDRLEN, sizeof(frame) - (3 * 256 - HDRLEN));
 	assert_int_equal(stats(f).rx_dropped, 0);
 }
 
@@ -455,7 +377,7 @@ static void test_rx_mergeable_packed(void **state)
 {
 	struct fx *f = *state;
 	uint8_t frame[1000], out[1000 + HDRLEN];
-	uint8_t *ring = f->ram + DESC(0);
+	uint8_t *ring = f->d.ram + vqd_desc(0);
 
 	start(f, false, 1, (1ULL << VIRTIO_NET_F_MRG_RXBUF) | (1ULL << VIRTIO_F_RING_PACKED));
 	make_frame(frame, sizeof(frame), 2);
@@ -474,7 +396,7 @@ static void test_rx_mergeable_packed(void **state)
 				 VIRTQ_PACKED_DESC_F_AVAIL | VIRTQ_PACKED_DESC_F_USED);
 		assert_int_equal(get_le16(ring + 16 * i + 12), 10 + i);
 		uint32_t l = get_le32(ring + 16 * i + 8);
-		memcpy(out + got, f->ram + BUF + 0x1000 * i, l);
+		memcpy(out + got, f->d.ram + BUF + 0x1000 * i, l);
 		got += l;
 	}
 	assert_int_equal(got, HDRLEN + sizeof(frame));
@@ -500,13 +422,13 @@ static void test_rx_vnet_header(void **state)
 	put_le16(pkt + 8, 16);
 	make_frame(pkt + HDRLEN, 200, 5);
 	assert_int_equal(virtio_net_receive(f->net, 0, pkt, sizeof(pkt)), 0);
-	assert_int_equal(f->ram[BUF], VIRTIO_NET_HDR_F_NEEDS_CSUM);
-	assert_int_equal(get_le16(f->ram + BUF + 6), 34);
-	assert_int_equal(used_len(f, 0, 0), sizeof(pkt));
+	assert_int_equal(f->d.ram[BUF], VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	assert_int_equal(get_le16(f->d.ram + BUF + 6), 34);
+	assert_int_equal(vqd_used_len(&f->d, 0, 0), sizeof(pkt));
 	/* GSO the driver did not accept never reaches it */
 	pkt[1] = VIRTIO_NET_HDR_GSO_TCPV4;
 	assert_int_equal(virtio_net_receive(f->net, 0, pkt, sizeof(pkt)), 0);
-	assert_int_equal(used_idx(f, 0), 1);
+	assert_int_equal(vqd_used_idx(&f->d, 0), 1);
 	assert_int_equal(stats(f).rx_dropped, 1);
 	/* shorter than the vnet header */
 	assert_int_equal(virtio_net_receive(f->net, 0, pkt, 5), 0);
@@ -515,20 +437,20 @@ static void test_rx_vnet_header(void **state)
 
 static uint8_t ctrl(struct fx *f, uint8_t cls, uint8_t cmd, const uint8_t *data, uint32_t dlen)
 {
-	f->ram[BUF + 0x2000] = cls;
-	f->ram[BUF + 0x2001] = cmd;
+	f->d.ram[BUF + 0x2000] = cls;
+	f->d.ram[BUF + 0x2001] = cmd;
 	if (dlen)
-		memcpy(f->ram + BUF + 0x2100, data, dlen);
-	f->ram[BUF + 0x2200] = 0xee;
+		memcpy(f->d.ram + BUF + 0x2100, data, dlen);
+	f->d.ram[BUF + 0x2200] = 0xee;
 	if (dlen)
 		post(f, f->ctrlq, 3, (const uint64_t[]){ BUF + 0x2000, BUF + 0x2100, BUF + 0x2200 },
 		     (const uint32_t[]){ 2, dlen, 1 }, (const bool[]){ false, false, true });
 	else
 		post(f, f->ctrlq, 2, (const uint64_t[]){ BUF + 0x2000, BUF + 0x2200 }, (const uint32_t[]){ 2, 1 },
 		     (const bool[]){ false, true });
-	wr(f, 0x50, f->ctrlq);
-	assert_int_equal(used_idx(f, f->ctrlq), f->avail[f->ctrlq]);
-	return f->ram[BUF + 0x2200];
+	vqd_wr(&f->d, 0x50, f->ctrlq);
+	assert_int_equal(vqd_used_idx(&f->d, f->ctrlq), f->d.avail[f->ctrlq]);
+	return f->d.ram[BUF + 0x2200];
 }
 
 static void test_ctrl_queue(void **state)
@@ -546,7 +468,7 @@ static void test_ctrl_queue(void **state)
 	post(f, 2, 1, (const uint64_t[]){ BUF }, (const uint32_t[]){ 2048 }, (const bool[]){ true });
 	uint8_t frame[HDRLEN + 60] = { 0 };
 	assert_int_equal(virtio_net_receive(f->net, 1, frame, sizeof(frame)), 0);
-	assert_int_equal(used_idx(f, 2), 1);
+	assert_int_equal(vqd_used_idx(&f->d, 2), 1);
 	assert_int_equal(virtio_net_receive(f->net, 2, frame, sizeof(frame)), -EAGAIN);
 	put_le16(two, 0);
 	assert_int_equal(ctrl(f, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, two, 2), VIRTIO_NET_ERR);
@@ -562,11 +484,11 @@ static void test_ctrl_queue(void **state)
 	assert_int_equal(ctrl(f, 42, 0, NULL, 0), VIRTIO_NET_ERR);
 	assert_int_equal(stats(f).ctrl_errors, 6);
 	/* a command with no writable ack byte: answered with nothing written */
-	f->ram[BUF + 0x2000] = VIRTIO_NET_CTRL_RX;
+	f->d.ram[BUF + 0x2000] = VIRTIO_NET_CTRL_RX;
 	post(f, f->ctrlq, 1, (const uint64_t[]){ BUF + 0x2000 }, (const uint32_t[]){ 3 }, (const bool[]){ false });
-	wr(f, 0x50, f->ctrlq);
-	assert_int_equal(used_len(f, f->ctrlq, (uint16_t)(f->avail[f->ctrlq] - 1)), 0);
-	assert_false(rd(f, 0x70) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	vqd_wr(&f->d, 0x50, f->ctrlq);
+	assert_int_equal(vqd_used_len(&f->d, f->ctrlq, (uint16_t)(f->d.avail[f->ctrlq] - 1)), 0);
+	assert_false(vqd_rd(&f->d, 0x70) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 }
 
 static void test_reset_stops_rx(void **state)
@@ -576,9 +498,9 @@ static void test_reset_stops_rx(void **state)
 
 	start(f, false, 1, 0);
 	post(f, 0, 1, (const uint64_t[]){ BUF }, (const uint32_t[]){ 2048 }, (const bool[]){ true });
-	wr(f, 0x70, 0); /* reset */
+	vqd_wr(&f->d, 0x70, 0); /* reset */
 	assert_int_equal(virtio_net_receive(f->net, 0, frame, sizeof(frame)), -EAGAIN);
-	assert_int_equal(used_idx(f, 0), 0);
+	assert_int_equal(vqd_used_idx(&f->d, 0), 0);
 	/* out-of-range queue pair from a backend: dropped quietly */
 	assert_int_equal(virtio_net_receive(f->net, 5, frame, sizeof(frame)), 0);
 }
