@@ -21,9 +21,13 @@
 #include "vmkit/util.h"
 #include "vmkit/virtio_mmio.h"
 
-#define DESC 0x1000
-#define AVAIL 0x2000
-#define USED 0x3000
+#define VQD_QSIZE 8
+#include "vq_driver.h"
+
+/* queue 0's rings where vq_driver.h puts them */
+#define DESC VQD_RING_BASE
+#define AVAIL (VQD_RING_BASE + 0x1000)
+#define USED (VQD_RING_BASE + 0x2000)
 #define DATA 0x8000
 
 static int irq_level = -1;
@@ -89,22 +93,8 @@ static const struct virtio_device_ops echo_ops = {
 
 struct fx {
 	struct guest_mem mem;
-	struct virtio_mmio *m;
+	struct vqd d;
 };
-
-static uint32_t rd(struct fx *f, uint64_t off)
-{
-	uint8_t d[4];
-	virtio_mmio_io(f->m, off, d, 4, false);
-	return get_le32(d);
-}
-
-static void wr(struct fx *f, uint64_t off, uint32_t v)
-{
-	uint8_t d[4];
-	put_le32(d, v);
-	virtio_mmio_io(f->m, off, d, 4, true);
-}
 
 static int setup(void **state)
 {
@@ -113,8 +103,9 @@ static int setup(void **state)
 
 	guest_mem_init(&f.mem);
 	assert_int_equal(guest_mem_add(&f.mem, 0, 1 << 20), 0);
-	f.m = virtio_mmio_create(&echo_ops, NULL, &f.mem, &irq);
-	assert_non_null(f.m);
+	f.d.ram = guest_mem_ptr(&f.mem, 0, 1 << 20);
+	f.d.m = virtio_mmio_create(&echo_ops, NULL, &f.mem, &irq);
+	assert_non_null(f.d.m);
 	irq_level = -1;
 	irq_changes = activations = resets = 0;
 	*state = &f;
@@ -124,7 +115,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	virtio_mmio_destroy(f->m);
+	virtio_mmio_destroy(f->d.m);
 	guest_mem_free(&f->mem);
 	return 0;
 }
@@ -132,51 +123,48 @@ static int teardown(void **state)
 /* s3.1.1 driver initialization up to DRIVER_OK with one split queue */
 static void bring_up(struct fx *f)
 {
-	wr(f, 0x70, 0);
-	wr(f, 0x70, VIRTIO_STATUS_ACKNOWLEDGE);
-	wr(f, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	wr(f, 0x24, 0);
-	wr(f, 0x20, 1u << 5);
-	wr(f, 0x24, 1);
-	wr(f, 0x20, 1u << (VIRTIO_F_VERSION_1 - 32));
-	wr(f, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
-	assert_true(rd(f, 0x70) & VIRTIO_STATUS_FEATURES_OK);
-	wr(f, 0x30, 0);
-	assert_int_equal(rd(f, 0x34), 8);
-	wr(f, 0x38, 8);
-	wr(f, 0x80, DESC);
-	wr(f, 0x84, 0);
-	wr(f, 0x90, AVAIL);
-	wr(f, 0xa0, USED);
-	wr(f, 0x44, 1);
-	assert_int_equal(rd(f, 0x44), 1);
-	wr(f, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
-			    VIRTIO_STATUS_DRIVER_OK);
+	vqd_wr(&f->d, 0x70, 0);
+	vqd_wr(&f->d, 0x70, VIRTIO_STATUS_ACKNOWLEDGE);
+	assert_true(vqd_negotiate(&f->d, 1u << 5) & VIRTIO_STATUS_FEATURES_OK); /* VERSION_1 added */
+	vqd_wr(&f->d, 0x30, 0);
+	assert_int_equal(vqd_rd(&f->d, 0x34), 8);
+	vqd_setup_queues(&f->d, 1); /* 8 entries at DESC/AVAIL/USED */
+	assert_int_equal(vqd_rd(&f->d, 0x44), 1);
+	vqd_driver_ok(&f->d);
+}
+
+/* Post "text" (4 bytes at DATA) + a 16-byte writable buffer at DATA + 0x100 on queue 0, no kick. */
+static void post_echo(struct fx *f, const char *text)
+{
+	const struct vqd_seg s[2] = { { DATA, 4, false }, { DATA + 0x100, 16, true } };
+
+	memcpy(f->d.ram + DATA, text, 4);
+	vqd_add(&f->d, 0, s, 2);
 }
 
 static void test_identification(void **state)
 {
 	struct fx *f = *state;
 
-	assert_int_equal(rd(f, 0x000), 0x74726976);
-	assert_int_equal(rd(f, 0x004), 2);
-	assert_int_equal(rd(f, 0x008), 42);
-	wr(f, 0x14, 0);
-	assert_true(rd(f, 0x10) & (1u << 5));
-	assert_true(rd(f, 0x10) & (1u << VIRTIO_F_INDIRECT_DESC));
-	wr(f, 0x14, 1);
-	assert_true(rd(f, 0x10) & (1u << (VIRTIO_F_VERSION_1 - 32)));
-	wr(f, 0x14, 7);
-	assert_int_equal(rd(f, 0x10), 0);
+	assert_int_equal(vqd_rd(&f->d, 0x000), 0x74726976);
+	assert_int_equal(vqd_rd(&f->d, 0x004), 2);
+	assert_int_equal(vqd_rd(&f->d, 0x008), 42);
+	vqd_wr(&f->d, 0x14, 0);
+	assert_true(vqd_rd(&f->d, 0x10) & (1u << 5));
+	assert_true(vqd_rd(&f->d, 0x10) & (1u << VIRTIO_F_INDIRECT_DESC));
+	vqd_wr(&f->d, 0x14, 1);
+	assert_true(vqd_rd(&f->d, 0x10) & (1u << (VIRTIO_F_VERSION_1 - 32)));
+	vqd_wr(&f->d, 0x14, 7);
+	assert_int_equal(vqd_rd(&f->d, 0x10), 0);
 	/* config space: any width, bounded */
 	uint8_t b[2];
-	virtio_mmio_io(f->m, 0x106, b, 2, false);
+	virtio_mmio_io(f->d.m, 0x106, b, 2, false);
 	assert_int_equal(b[0], 7);
 	assert_int_equal(b[1], 8);
-	virtio_mmio_io(f->m, 0x107, b, 2, false); /* crosses the end: zeros */
+	virtio_mmio_io(f->d.m, 0x107, b, 2, false); /* crosses the end: zeros */
 	assert_int_equal(b[0] | b[1], 0);
 	/* non-32-bit register access: all-ones, ignored */
-	virtio_mmio_io(f->m, 0x000, b, 2, false);
+	virtio_mmio_io(f->d.m, 0x000, b, 2, false);
 	assert_int_equal(b[0] & b[1], 0xff);
 }
 
@@ -185,19 +173,19 @@ static void test_features_ok_refused(void **state)
 	struct fx *f = *state;
 
 	/* without VERSION_1 */
-	wr(f, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	wr(f, 0x24, 0);
-	wr(f, 0x20, 1u << 5);
-	wr(f, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
-	assert_false(rd(f, 0x70) & VIRTIO_STATUS_FEATURES_OK);
+	vqd_wr(&f->d, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	vqd_wr(&f->d, 0x24, 0);
+	vqd_wr(&f->d, 0x20, 1u << 5);
+	vqd_wr(&f->d, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+	assert_false(vqd_rd(&f->d, 0x70) & VIRTIO_STATUS_FEATURES_OK);
 	/* with a bit the device did not offer */
-	wr(f, 0x20, (1u << 5) | (1u << 7));
-	wr(f, 0x24, 1);
-	wr(f, 0x20, 1u << (VIRTIO_F_VERSION_1 - 32));
-	wr(f, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
-	assert_false(rd(f, 0x70) & VIRTIO_STATUS_FEATURES_OK);
+	vqd_wr(&f->d, 0x20, (1u << 5) | (1u << 7));
+	vqd_wr(&f->d, 0x24, 1);
+	vqd_wr(&f->d, 0x20, 1u << (VIRTIO_F_VERSION_1 - 32));
+	vqd_wr(&f->d, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+	assert_false(vqd_rd(&f->d, 0x70) & VIRTIO_STATUS_FEATURES_OK);
 	/* DRIVER_OK without FEATURES_OK does not activate */
-	wr(f, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_DRIVER_OK);
+	vqd_wr(&f->d, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_DRIVER_OK);
 	assert_int_equal(activations, 0);
 }
 
@@ -208,56 +196,42 @@ static void test_request_and_interrupt(void **state)
 
 	bring_up(f);
 	assert_int_equal(activations, 1);
-	memcpy(ram + DATA, "ping", 4);
-	put_le64(ram + DESC, DATA);
-	put_le32(ram + DESC + 8, 4);
-	put_le16(ram + DESC + 12, VIRTQ_DESC_F_NEXT);
-	put_le16(ram + DESC + 14, 1);
-	put_le64(ram + DESC + 16, DATA + 0x100);
-	put_le32(ram + DESC + 24, 16);
-	put_le16(ram + DESC + 28, VIRTQ_DESC_F_WRITE);
-	put_le16(ram + AVAIL + 4, 0);
-	put_le16(ram + AVAIL + 2, 1);
-	wr(f, 0x50, 0);
+	post_echo(f, "ping");
+	vqd_wr(&f->d, 0x50, 0);
 	assert_memory_equal(ram + DATA + 0x100, "ping", 4);
 	assert_int_equal(get_le16(ram + USED + 2), 1);
 	assert_int_equal(get_le32(ram + USED + 8), 4);
 	assert_int_equal(irq_level, 1);
-	assert_int_equal(rd(f, 0x60), VIRTIO_ISR_QUEUE);
-	wr(f, 0x64, VIRTIO_ISR_QUEUE);
+	assert_int_equal(vqd_rd(&f->d, 0x60), VIRTIO_ISR_QUEUE);
+	vqd_wr(&f->d, 0x64, VIRTIO_ISR_QUEUE);
 	assert_int_equal(irq_level, 0);
-	assert_int_equal(rd(f, 0x60), 0);
+	assert_int_equal(vqd_rd(&f->d, 0x60), 0);
 	/* kicks for a non-existent queue are ignored */
-	wr(f, 0x50, 9);
-	wr(f, 0x50, 0xffffffff);
+	vqd_wr(&f->d, 0x50, 9);
+	vqd_wr(&f->d, 0x50, 0xffffffff);
 	/* queue registers are frozen while the queue is ready */
-	wr(f, 0x80, 0x5000);
-	assert_int_equal(f->m ? virtio_mmio_dev(f->m)->qcfg[0].desc : 0, DESC);
+	vqd_wr(&f->d, 0x80, 0x5000);
+	assert_int_equal(f->d.m ? virtio_mmio_dev(f->d.m)->qcfg[0].desc : 0, DESC);
 }
 
 static void test_malformed_sets_needs_reset(void **state)
 {
 	struct fx *f = *state;
-	uint8_t *ram = guest_mem_ptr(&f->mem, 0, 1 << 20);
 
 	bring_up(f);
 	/* descriptor pointing outside guest RAM */
-	put_le64(ram + DESC, 0x7fffffff0000ULL);
-	put_le32(ram + DESC + 8, 4096);
-	put_le16(ram + DESC + 12, 0);
-	put_le16(ram + AVAIL + 4, 0);
-	put_le16(ram + AVAIL + 2, 1);
-	wr(f, 0x50, 0);
-	assert_true(rd(f, 0x70) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
-	assert_true(rd(f, 0x60) & VIRTIO_ISR_CONFIG);
+	vqd_add(&f->d, 0, &(struct vqd_seg){ 0x7fffffff0000ULL, 4096, false }, 1);
+	vqd_wr(&f->d, 0x50, 0);
+	assert_true(vqd_rd(&f->d, 0x70) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	assert_true(vqd_rd(&f->d, 0x60) & VIRTIO_ISR_CONFIG);
 	assert_int_equal(irq_level, 1);
 	/* the driver cannot clear NEEDS_RESET except by resetting */
-	wr(f, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
+	vqd_wr(&f->d, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
 			    VIRTIO_STATUS_DRIVER_OK);
-	assert_true(rd(f, 0x70) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
-	wr(f, 0x70, 0);
-	assert_int_equal(rd(f, 0x70), 0);
-	assert_int_equal(rd(f, 0x44), 0);
+	assert_true(vqd_rd(&f->d, 0x70) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	vqd_wr(&f->d, 0x70, 0);
+	assert_int_equal(vqd_rd(&f->d, 0x70), 0);
+	assert_int_equal(vqd_rd(&f->d, 0x44), 0);
 	assert_int_equal(irq_level, 0);
 	assert_true(resets >= 1);
 	/* and it comes back up */
@@ -269,23 +243,23 @@ static void test_bad_queue_setup(void **state)
 {
 	struct fx *f = *state;
 
-	wr(f, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	wr(f, 0x30, 0);
-	wr(f, 0x38, 6); /* not a power of two */
-	wr(f, 0x80, DESC);
-	wr(f, 0x90, AVAIL);
-	wr(f, 0xa0, USED);
-	wr(f, 0x44, 1);
-	assert_int_equal(rd(f, 0x44), 0);
-	wr(f, 0x30, 3); /* no such queue */
-	assert_int_equal(rd(f, 0x34), 0);
-	wr(f, 0x44, 1);
-	assert_int_equal(rd(f, 0x44), 0);
-	wr(f, 0x30, 0);
-	wr(f, 0x38, 8);
-	wr(f, 0xa0, 0xfffff000); /* used ring outside RAM */
-	wr(f, 0x44, 1);
-	assert_int_equal(rd(f, 0x44), 0);
+	vqd_wr(&f->d, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	vqd_wr(&f->d, 0x30, 0);
+	vqd_wr(&f->d, 0x38, 6); /* not a power of two */
+	vqd_wr(&f->d, 0x80, DESC);
+	vqd_wr(&f->d, 0x90, AVAIL);
+	vqd_wr(&f->d, 0xa0, USED);
+	vqd_wr(&f->d, 0x44, 1);
+	assert_int_equal(vqd_rd(&f->d, 0x44), 0);
+	vqd_wr(&f->d, 0x30, 3); /* no such queue */
+	assert_int_equal(vqd_rd(&f->d, 0x34), 0);
+	vqd_wr(&f->d, 0x44, 1);
+	assert_int_equal(vqd_rd(&f->d, 0x44), 0);
+	vqd_wr(&f->d, 0x30, 0);
+	vqd_wr(&f->d, 0x38, 8);
+	vqd_wr(&f->d, 0xa0, 0xfffff000); /* used ring outside RAM */
+	vqd_wr(&f->d, 0x44, 1);
+	assert_int_equal(vqd_rd(&f->d, 0x44), 0);
 }
 
 /*
@@ -299,46 +273,37 @@ static void test_running_queue_not_torn_down(void **state)
 	uint8_t *ram = guest_mem_ptr(&f->mem, 0, 1 << 20);
 
 	/* before DRIVER_OK the driver may take a queue back (Linux's setup error path) */
-	wr(f, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	wr(f, 0x30, 0);
-	wr(f, 0x38, 8);
-	wr(f, 0x80, DESC);
-	wr(f, 0x90, AVAIL);
-	wr(f, 0xa0, USED);
-	wr(f, 0x44, 1);
-	assert_int_equal(rd(f, 0x44), 1);
-	wr(f, 0x44, 0);
-	assert_int_equal(rd(f, 0x44), 0);
+	vqd_wr(&f->d, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	vqd_wr(&f->d, 0x30, 0);
+	vqd_wr(&f->d, 0x38, 8);
+	vqd_wr(&f->d, 0x80, DESC);
+	vqd_wr(&f->d, 0x90, AVAIL);
+	vqd_wr(&f->d, 0xa0, USED);
+	vqd_wr(&f->d, 0x44, 1);
+	assert_int_equal(vqd_rd(&f->d, 0x44), 1);
+	vqd_wr(&f->d, 0x44, 0);
+	assert_int_equal(vqd_rd(&f->d, 0x44), 0);
 
 	bring_up(f);
-	wr(f, 0x44, 0);
-	assert_int_equal(rd(f, 0x44), 1);
-	assert_true(virtio_mmio_dev(f->m)->vq[0].ready);
-	wr(f, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
-	assert_true(rd(f, 0x70) & VIRTIO_STATUS_DRIVER_OK);
-	wr(f, 0x44, 0);
-	assert_int_equal(rd(f, 0x44), 1);
+	vqd_wr(&f->d, 0x44, 0);
+	assert_int_equal(vqd_rd(&f->d, 0x44), 1);
+	assert_true(virtio_mmio_dev(f->d.m)->vq[0].ready);
+	vqd_wr(&f->d, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+	assert_true(vqd_rd(&f->d, 0x70) & VIRTIO_STATUS_DRIVER_OK);
+	vqd_wr(&f->d, 0x44, 0);
+	assert_int_equal(vqd_rd(&f->d, 0x44), 1);
 	/* setting DRIVER_OK again does not activate twice */
-	wr(f, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
+	vqd_wr(&f->d, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
 			    VIRTIO_STATUS_DRIVER_OK);
 	assert_int_equal(activations, 1);
 	/* the queue still serves requests */
-	memcpy(ram + DATA, "pong", 4);
-	put_le64(ram + DESC, DATA);
-	put_le32(ram + DESC + 8, 4);
-	put_le16(ram + DESC + 12, VIRTQ_DESC_F_NEXT);
-	put_le16(ram + DESC + 14, 1);
-	put_le64(ram + DESC + 16, DATA + 0x100);
-	put_le32(ram + DESC + 24, 16);
-	put_le16(ram + DESC + 28, VIRTQ_DESC_F_WRITE);
-	put_le16(ram + AVAIL + 4, 0);
-	put_le16(ram + AVAIL + 2, 1);
-	wr(f, 0x50, 0);
+	post_echo(f, "pong");
+	vqd_wr(&f->d, 0x50, 0);
 	assert_memory_equal(ram + DATA + 0x100, "pong", 4);
 	assert_int_equal(get_le16(ram + USED + 2), 1);
 	/* after a reset the queue is gone, and the device comes back up */
-	wr(f, 0x70, 0);
-	assert_int_equal(rd(f, 0x44), 0);
+	vqd_wr(&f->d, 0x70, 0);
+	assert_int_equal(vqd_rd(&f->d, 0x44), 0);
 	bring_up(f);
 	assert_int_equal(activations, 2);
 }
@@ -389,23 +354,14 @@ static void test_notify_on_iothread(void **state)
 	memset(&ioev, 0, sizeof(ioev));
 	served = 0;
 	assert_int_equal(iothread_init(&io), 0);
-	assert_int_equal(virtio_mmio_attach_notify(f->m, &io.loop, &ctl, 0xfeb00000), 0);
+	assert_int_equal(virtio_mmio_attach_notify(f->d.m, &io.loop, &ctl, 0xfeb00000), 0);
 	assert_int_equal(ioev.nr, 1); /* one queue: QueueNotify == 0 */
 	assert_int_equal(ioev.addr[0], 0xfeb00000 + 0x50);
 	assert_int_equal(ioev.len[0], 4);
 	assert_int_equal(ioev.data[0], 0);
 	bring_up(f);
 	assert_int_equal(iothread_start(&io, "test-io"), 0);
-	memcpy(ram + DATA, "ping", 4);
-	put_le64(ram + DESC, DATA);
-	put_le32(ram + DESC + 8, 4);
-	put_le16(ram + DESC + 12, VIRTQ_DESC_F_NEXT);
-	put_le16(ram + DESC + 14, 1);
-	put_le64(ram + DESC + 16, DATA + 0x100);
-	put_le32(ram + DESC + 24, 16);
-	put_le16(ram + DESC + 28, VIRTQ_DESC_F_WRITE);
-	put_le16(ram + AVAIL + 4, 0);
-	put_le16(ram + AVAIL + 2, 1);
+	post_echo(f, "ping");
 	/* what KVM does on a matching write */
 	assert_int_equal(write(ioev.fd[0], &one, sizeof(one)), sizeof(one));
 	wait_served(1);
@@ -414,16 +370,16 @@ static void test_notify_on_iothread(void **state)
 	/* a write the ioeventfd missed is forwarded to the same thread */
 	put_le16(ram + AVAIL + 6, 0);
 	put_le16(ram + AVAIL + 2, 2);
-	wr(f, 0x50, 0);
+	vqd_wr(&f->d, 0x50, 0);
 	wait_served(2);
 	assert_false(pthread_equal(served_on, pthread_self()));
 	assert_int_equal(get_le16(ram + USED + 2), 2);
 	/* a queue that does not exist never reaches the device */
-	wr(f, 0x50, 5);
+	vqd_wr(&f->d, 0x50, 5);
 	iothread_stop(&io);
 	assert_int_equal(served, 2);
-	virtio_mmio_destroy(f->m); /* unregisters and removes its fds from the loop */
-	f->m = NULL;
+	virtio_mmio_destroy(f->d.m); /* unregisters and removes its fds from the loop */
+	f->d.m = NULL;
 	assert_int_equal(ioev.nr, 0);
 	iothread_destroy(&io);
 }
@@ -439,22 +395,13 @@ static void test_save_load(void **state)
 	ssize_t n;
 
 	bring_up(f);
-	memcpy(ram + DATA, "ping", 4);
-	put_le64(ram + DESC, DATA);
-	put_le32(ram + DESC + 8, 4);
-	put_le16(ram + DESC + 12, VIRTQ_DESC_F_NEXT);
-	put_le16(ram + DESC + 14, 1);
-	put_le64(ram + DESC + 16, DATA + 0x100);
-	put_le32(ram + DESC + 24, 16);
-	put_le16(ram + DESC + 28, VIRTQ_DESC_F_WRITE);
-	put_le16(ram + AVAIL + 4, 0);
-	put_le16(ram + AVAIL + 2, 1);
-	wr(f, 0x50, 0);
+	post_echo(f, "ping");
+	vqd_wr(&f->d, 0x50, 0);
 	assert_int_equal(get_le16(ram + USED + 2), 1);
-	wr(f, 0x14, 1);
-	n = virtio_mmio_save(f->m, blob, sizeof(blob));
+	vqd_wr(&f->d, 0x14, 1);
+	n = virtio_mmio_save(f->d.m, blob, sizeof(blob));
 	assert_true(n > 0);
-	assert_int_equal(virtio_mmio_save(f->m, blob, 8), -ENOSPC);
+	assert_int_equal(virtio_mmio_save(f->d.m, blob, 8), -ENOSPC);
 
 	b = virtio_mmio_create(&echo_ops, NULL, &f->mem, &irq);
 	assert_non_null(b);
@@ -468,7 +415,7 @@ static void test_save_load(void **state)
 	assert_int_equal(activations, acts + 1);
 	uint8_t d[4];
 	virtio_mmio_io(b, 0x70, d, 4, false);
-	assert_int_equal(get_le32(d), rd(f, 0x70));
+	assert_int_equal(get_le32(d), vqd_rd(&f->d, 0x70));
 	virtio_mmio_io(b, 0x10, d, 4, false); /* DeviceFeaturesSel 1 came along */
 	assert_int_equal(get_le32(d), 1u << (VIRTIO_F_VERSION_1 - 32) | (1u << (VIRTIO_F_RING_PACKED - 32)));
 	virtio_mmio_io(b, 0x44, d, 4, false);
