@@ -438,51 +438,38 @@ static void put_mb_header(uint8_t *k, uint32_t flags)
 	put_le32(k + MB_OFF + 8, (uint32_t)-(0x1badb002 + flags));
 }
 
-/* One PT_LOAD: 0x1000 bytes of 0xe8 from file offset 0x1000, memsz 0x3000. */
-static uint8_t *make_mb_elf32(size_t *len, uint32_t paddr, uint32_t entry)
-{
-	size_t n = 0x2000;
-	uint8_t *k = calloc(1, n);
-	Elf32_Ehdr *e = (Elf32_Ehdr *)k;
-	memcpy(e->e_ident, ELFMAG, SELFMAG);
-	e->e_ident[EI_CLASS] = ELFCLASS32;
-	e->e_ident[EI_DATA] = ELFDATA2LSB;
-	e->e_type = ET_EXEC;
-	e->e_machine = EM_386;
-	e->e_entry = entry;
-	e->e_phoff = 0x100;
-	e->e_phentsize = sizeof(Elf32_Phdr);
-	e->e_phnum = 1;
-	*(Elf32_Phdr *)(k + 0x100) = (Elf32_Phdr){ .p_type = PT_LOAD, .p_offset = 0x1000, .p_vaddr = 0xc0000000,
-						   .p_paddr = paddr, .p_filesz = 0x1000, .p_memsz = 0x3000 };
-	memset(k + 0x1000, 0xe8, 0x1000);
-	put_mb_header(k, 0x3);
-	*len = n;
-	return k;
-}
-
-static uint8_t *make_mb_elf64(size_t *len, uint64_t paddr, uint64_t entry)
-{
-	size_t n = 0x2000;
-	uint8_t *k = calloc(1, n);
-	Elf64_Ehdr *e = (Elf64_Ehdr *)k;
-	memcpy(e->e_ident, ELFMAG, SELFMAG);
-	e->e_ident[EI_CLASS] = ELFCLASS64;
-	e->e_ident[EI_DATA] = ELFDATA2LSB;
-	e->e_type = ET_EXEC;
-	e->e_machine = EM_X86_64;
-	e->e_entry = entry;
-	e->e_phoff = 0x100;
-	e->e_phentsize = sizeof(Elf64_Phdr);
-	e->e_phnum = 1;
-	*(Elf64_Phdr *)(k + 0x100) = (Elf64_Phdr){ .p_type = PT_LOAD, .p_offset = 0x1000,
-						   .p_vaddr = 0xffffffff80000000ULL, .p_paddr = paddr,
-						   .p_filesz = 0x1000, .p_memsz = 0x3000 };
-	memset(k + 0x1000, 0xe8, 0x1000);
-	put_mb_header(k, 0x3);
-	*len = n;
-	return k;
-}
+/*
+ * make_mb_elf32/make_mb_elf64: one PT_LOAD, 0x1000 bytes of 0xe8 from file
+ * offset 0x1000, memsz 0x3000, linked at `vaddr`, loaded at paddr.
+ */
+#define DEFINE_MAKE_MB_ELF(bits, machine, vaddr)                                                          \
+	static uint8_t *make_mb_elf##bits(size_t *len, Elf##bits##_Addr paddr, Elf##bits##_Addr entry)  \
+	{                                                                                                 \
+		size_t n = 0x2000;                                                                        \
+		uint8_t *k = calloc(1, n);                                                                \
+		Elf##bits##_Ehdr *e = (Elf##bits##_Ehdr *)k;                                              \
+		memcpy(e->e_ident, ELFMAG, SELFMAG);                                                      \
+		e->e_ident[EI_CLASS] = ELFCLASS##bits;                                                    \
+		e->e_ident[EI_DATA] = ELFDATA2LSB;                                                        \
+		e->e_type = ET_EXEC;                                                                      \
+		e->e_machine = machine;                                                                   \
+		e->e_entry = entry;                                                                       \
+		e->e_phoff = 0x100;                                                                       \
+		e->e_phentsize = sizeof(Elf##bits##_Phdr);                                                \
+		e->e_phnum = 1;                                                                           \
+		*(Elf##bits##_Phdr *)(k + 0x100) = (Elf##bits##_Phdr){ .p_type = PT_LOAD,                 \
+								       .p_offset = 0x1000,                \
+								       .p_vaddr = vaddr,                  \
+								       .p_paddr = paddr,                  \
+								       .p_filesz = 0x1000,                \
+								       .p_memsz = 0x3000 };               \
+		memset(k + 0x1000, 0xe8, 0x1000);                                                         \
+		put_mb_header(k, 0x3);                                                                    \
+		*len = n;                                                                                 \
+		return k;                                                                                 \
+	}
+DEFINE_MAKE_MB_ELF(32, EM_386, 0xc0000000)
+DEFINE_MAKE_MB_ELF(64, EM_X86_64, 0xffffffff80000000ULL)
 
 static void check_mbi(struct fx *f, const char *cmd)
 {
