@@ -73,35 +73,28 @@ static size_t tmpl_elf(uint8_t *k, bool is64, bool mb, bool pvh)
 
 	memcpy(k, ELFMAG, SELFMAG);
 	k[EI_DATA] = ELFDATA2LSB;
-	if (is64) {
-		Elf64_Ehdr *e = (Elf64_Ehdr *)k;
-		Elf64_Phdr *ph = (Elf64_Phdr *)(k + 0x100);
-		k[EI_CLASS] = ELFCLASS64;
-		e->e_type = ET_EXEC;
-		e->e_machine = EM_X86_64;
-		e->e_entry = paddr + 0x10;
-		e->e_phoff = 0x100;
-		e->e_phentsize = sizeof(*ph);
-		e->e_phnum = (uint16_t)phnum;
-		ph[0] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_offset = 0x1000, .p_paddr = paddr, .p_filesz = 0x1000,
-				      .p_memsz = 0x2000 };
-		if (pvh)
-			ph[1] = (Elf64_Phdr){ .p_type = PT_NOTE, .p_offset = 0x400, .p_filesz = 20 };
-	} else {
-		Elf32_Ehdr *e = (Elf32_Ehdr *)k;
-		Elf32_Phdr *ph = (Elf32_Phdr *)(k + 0x100);
-		k[EI_CLASS] = ELFCLASS32;
-		e->e_type = ET_EXEC;
-		e->e_machine = EM_386;
-		e->e_entry = paddr + 0x10;
-		e->e_phoff = 0x100;
-		e->e_phentsize = sizeof(*ph);
-		e->e_phnum = (uint16_t)phnum;
-		ph[0] = (Elf32_Phdr){ .p_type = PT_LOAD, .p_offset = 0x1000, .p_paddr = paddr, .p_filesz = 0x1000,
-				      .p_memsz = 0x2000 };
-		if (pvh)
-			ph[1] = (Elf32_Phdr){ .p_type = PT_NOTE, .p_offset = 0x400, .p_filesz = 20 };
-	}
+	/* the same image in either class */
+#define FILL_ELF(bits, machine)                                                                                  \
+	do {                                                                                                     \
+		Elf##bits##_Ehdr *e = (Elf##bits##_Ehdr *)k;                                                     \
+		Elf##bits##_Phdr *ph = (Elf##bits##_Phdr *)(k + 0x100);                                          \
+		k[EI_CLASS] = ELFCLASS##bits;                                                                    \
+		e->e_type = ET_EXEC;                                                                             \
+		e->e_machine = machine;                                                                          \
+		e->e_entry = paddr + 0x10;                                                                       \
+		e->e_phoff = 0x100;                                                                              \
+		e->e_phentsize = sizeof(*ph);                                                                    \
+		e->e_phnum = (uint16_t)phnum;                                                                    \
+		ph[0] = (Elf##bits##_Phdr){ .p_type = PT_LOAD, .p_offset = 0x1000, .p_paddr = paddr,             \
+					    .p_filesz = 0x1000, .p_memsz = 0x2000 };                             \
+		if (pvh)                                                                                         \
+			ph[1] = (Elf##bits##_Phdr){ .p_type = PT_NOTE, .p_offset = 0x400, .p_filesz = 20 };      \
+	} while (0)
+	if (is64)
+		FILL_ELF(64, EM_X86_64);
+	else
+		FILL_ELF(32, EM_386);
+#undef FILL_ELF
 	if (pvh) {
 		put_le32(k + 0x400, 4);
 		put_le32(k + 0x404, 4);
