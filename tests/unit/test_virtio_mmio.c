@@ -39,57 +39,7 @@ static void rec_irq(void *ctx, uint32_t gsi, int level)
 	irq_changes++;
 }
 
-/* echo device: copies the readable part of each request into its writable part */
-static uint8_t echo_cfg[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
-static int activations, resets;
-
-static int served;
-static pthread_t served_on;
-
-static void echo_notify(void *impl, struct virtio_dev *v, unsigned int q)
-{
-	static struct virtq_elem e;
-	int r;
-
-	served_on = pthread_self();
-	__atomic_add_fetch(&served, 1, __ATOMIC_SEQ_CST);
-	while ((r = virtq_pop(&v->vq[q], &e)) > 0) {
-		uint8_t buf[256];
-		size_t n = virtq_elem_read(&e, 0, buf, sizeof(buf));
-		n = virtq_elem_write(&e, 0, buf, n);
-		virtq_push(&v->vq[q], &e, (uint32_t)n);
-	}
-	if (r < 0)
-		virtio_dev_needs_reset(v);
-	virtio_dev_notify_queue(v, q);
-}
-
-static void echo_cfg_read(void *impl, uint32_t off, uint8_t *data, uint32_t size)
-{
-	memcpy(data, echo_cfg + off, size);
-}
-
-static int echo_activate(void *impl, struct virtio_dev *v)
-{
-	activations++;
-	return 0;
-}
-
-static void echo_reset(void *impl)
-{
-	resets++;
-}
-
-static uint64_t echo_features(void *impl)
-{
-	return 1ULL << 5;
-}
-
-static const struct virtio_device_ops echo_ops = {
-	.name = "echo", .device_id = 42, .nr_queues = 1, .max_queue_size = 8, .config_size = sizeof(echo_cfg),
-	.config_read = echo_cfg_read, .features = echo_features, .activate = echo_activate,
-	.queue_notify = echo_notify, .reset = echo_reset,
-};
+#include "echo_dev.h" /* one queue */
 
 struct fx {
 	struct guest_mem mem;
@@ -330,16 +280,6 @@ static int ioev_set(void *ctx, bool pio, uint64_t addr, uint32_t len, bool datam
 	ioev.data[ioev.nr] = data;
 	ioev.fd[ioev.nr++] = fd;
 	return 0;
-}
-
-static void wait_served(int n)
-{
-	/* bounded wait for the I/O thread (10 s means "never"; not a timing assertion) */
-	for (int i = 0; i < 10000 && __atomic_load_n(&served, __ATOMIC_SEQ_CST) < n; i++) {
-		struct timespec ts = { 0, 1000000 };
-		nanosleep(&ts, NULL);
-	}
-	assert_int_equal(__atomic_load_n(&served, __ATOMIC_SEQ_CST), n);
 }
 
 /* QueueNotify through an ioeventfd with datamatch, served on the I/O thread */

@@ -51,54 +51,8 @@
 #define QUSED 0x30
 
 /* ---- an echo device with two queues ---- */
-static uint8_t echo_cfg[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
-static int activations, resets, served;
-static pthread_t served_on;
-
-static void echo_notify(void *impl, struct virtio_dev *v, unsigned int q)
-{
-	static struct virtq_elem e;
-	int r;
-
-	served_on = pthread_self();
-	while ((r = virtq_pop(&v->vq[q], &e)) > 0) {
-		uint8_t buf[256];
-		size_t n = virtq_elem_read(&e, 0, buf, sizeof(buf));
-		n = virtq_elem_write(&e, 0, buf, n);
-		virtq_push(&v->vq[q], &e, (uint32_t)n);
-	}
-	if (r < 0)
-		virtio_dev_needs_reset(v);
-	virtio_dev_notify_queue(v, q);
-	__atomic_add_fetch(&served, 1, __ATOMIC_SEQ_CST);
-}
-
-static void echo_cfg_read(void *impl, uint32_t off, uint8_t *data, uint32_t size)
-{
-	memcpy(data, echo_cfg + off, size);
-}
-
-static int echo_activate(void *impl, struct virtio_dev *v)
-{
-	activations++;
-	return 0;
-}
-
-static void echo_reset(void *impl)
-{
-	resets++;
-}
-
-static uint64_t echo_features(void *impl)
-{
-	return 1ULL << 5;
-}
-
-static const struct virtio_device_ops echo_ops = {
-	.name = "echo", .device_id = 42, .nr_queues = 2, .max_queue_size = 8, .config_size = sizeof(echo_cfg),
-	.config_read = echo_cfg_read, .features = echo_features, .activate = echo_activate,
-	.queue_notify = echo_notify, .reset = echo_reset,
-};
+#define ECHO_NR_QUEUES 2
+#include "echo_dev.h"
 
 /* ---- recording MSI controller and ioeventfd registry ---- */
 struct fired {
@@ -718,16 +672,6 @@ static void test_pci_cfg_access_cap(void **state)
 	cfg_wr(f, c + 12, 4, 1);
 	cfg_wr(f, c + 16, 4, 0);
 	assert_int_equal(bar_rd(f, CC(STATUS), 1), VIRTIO_STATUS_ACKNOWLEDGE);
-}
-
-static void wait_served(int n)
-{
-	/* Bounded wait for the I/O thread (not a timing assertion: 10 s is "never"). */
-	for (int i = 0; i < 10000 && __atomic_load_n(&served, __ATOMIC_SEQ_CST) < n; i++) {
-		struct timespec ts = { 0, 1000000 };
-		nanosleep(&ts, NULL);
-	}
-	assert_int_equal(__atomic_load_n(&served, __ATOMIC_SEQ_CST), n);
 }
 
 /* ioeventfds follow BAR0; kicks are served on the I/O thread */
