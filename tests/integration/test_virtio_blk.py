@@ -21,7 +21,7 @@ BOOT = ("{vmkit} run --kernel {kernel} --initrd {initrd} --memory 256M --console
 # preparation step carry their own.
 TBOOT = "timeout -s KILL 170 " + BOOT
 SCENARIOS = {
-    "write": "cp {disk} /tmp/disk.img && " + BOOT % ("--disk /tmp/disk.img,serial=vmkit-disk0", "disk-write"),
+    "write": "echo VMKIT-HOST host-file sha256=$(cat {disk}.sha256); cp {disk} /tmp/disk.img && " + BOOT % ("--disk /tmp/disk.img,serial=vmkit-disk0", "disk-write"),
     "read": BOOT % ("--disk /tmp/disk.img", "disk-read"),
     "readonly": BOOT % ("--disk /tmp/disk.img,readonly", "disk-ro"),
     # SIGKILL right after the guest's fsync completed; a new VM reads the data back
@@ -56,6 +56,9 @@ def test_guest_mounts_and_writes(results):
     status, out = results["write"]
     assert status == 0, out[-3000:]
     assert "VMKIT-DISK hostname=vmkit rig disk" in out, out[-3000:]
+    # a file the host wrote into the image (tests/rig/build) reads back intact
+    host = re.search(r"VMKIT-HOST host-file sha256=([0-9a-f]{64})", out)
+    assert host and f"VMKIT-DISK host-file sha256={host.group(1)}" in out, out[-3000:]
     assert re.search(r"VMKIT-DISK wrote=written-by-l2-\d+", out), out[-3000:]
     assert "VMKIT-DISK serial=vmkit-disk0" in out, out[-3000:]
 
