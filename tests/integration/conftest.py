@@ -53,6 +53,7 @@ class Vmm:
     # therefore re-run there, up to this many attempts; natively never.
     RIG_ATTEMPTS = 3
     RIG_BOOTS = 2
+    RIG_BOOT_BUDGET = 300  # seconds for L1 to boot and start the batch
 
     def run(self, scenarios, timeout=900, each=180, vmkit=VMKIT, files=None, rig_args=()):
         """scenarios: {name: command}, each limited to `each` seconds (status 124/137
@@ -89,10 +90,14 @@ class Vmm:
                          disk="/images/l2-disk.ext4")
         script = []
         for name, cmd in scenarios.items():
-            script.append(f"echo '=== SCENARIO {name}'")
+            script.append(f"echo '=== SCENARIO {name}'; t0=$(date +%s)")
             script.append(loop.replace("CMD", f"timeout -s KILL {each} " + cmd.format(**paths)))
-            script.append(f"echo \"=== STATUS {name} $?\"")
+            script.append(f"s=$?; echo \"=== ELAPSED {name} $(( $(date +%s) - t0 ))s of {each}s\"")
+            script.append(f"echo \"=== STATUS {name} $s\"")
         text = "\n".join(script)
+        # The whole batch must outlive its scenarios: a slow machine (CI) may
+        # use most of every scenario's budget, plus the rig's own boot.
+        timeout = max(timeout, self.RIG_BOOT_BUDGET + each * len(scenarios))
         if self.native:
             p = subprocess.run(["sh", "-c", text], capture_output=True, text=True, timeout=timeout,
                                stdin=subprocess.DEVNULL)
@@ -108,6 +113,7 @@ class Vmm:
                                 *fargs, *rig_args, text],
                                capture_output=True, text=True, timeout=timeout + 60, stdin=subprocess.DEVNULL)
             results = parse_scenarios(p.stdout + p.stderr, scenarios)
+            print("".join(l + "\n" for l in p.stdout.splitlines() if l.startswith("=== ELAPSED")), end="")
             if p.returncode != 125 or all(r[0] is not None for r in results.values()):
                 break
             notes += f"=== RIG-FAILURE boot {boot}: {p.stderr.strip().splitlines()[-1:]}\n"
