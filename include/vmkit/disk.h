@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "vmkit/event.h"
+
 enum disk_op {
 	DISK_OP_READ,
 	DISK_OP_WRITE,
@@ -43,7 +45,10 @@ struct disk_req {
 	uint64_t done;
 };
 
-/* Called on a backend thread with n completed requests (result set). */
+/*
+ * Called with n completed requests (result set), on a backend thread, the
+ * cfg.loop thread, a disk_poll() caller or a disk_drain() caller.
+ */
 typedef void (*disk_complete_fn)(void *opaque, struct disk_req **reqs, unsigned int n);
 
 struct disk_config {
@@ -52,6 +57,14 @@ struct disk_config {
 	bool direct;          /* O_DIRECT (cache=none); misaligned requests fall back to buffered I/O */
 	enum disk_aio aio;
 	unsigned int max_inflight; /* sizing hint for the io_uring ring; 0 for a default */
+	/*
+	 * io_uring: deliver completions on this loop's thread (it watches the
+	 * ring's fd) instead of on a completion thread of the backend's own,
+	 * saving a thread wake-up per batch. Only for an owner that submits
+	 * from that thread (its notifications are served there). The loop must
+	 * not be running yet and must outlive the disk. NULL: the thread.
+	 */
+	struct event_loop *loop;
 	disk_complete_fn complete;
 	void *opaque;
 };
@@ -86,7 +99,11 @@ uint64_t disk_size(const struct disk *d);
 /* The engine in use: "io_uring" or "threads". */
 const char *disk_engine(const struct disk *d);
 
-/* Wait until every submitted request has completed (its callback returned). */
+/*
+ * Wait until every submitted request has completed (its callback returned).
+ * With cfg.loop it reaps completions itself meanwhile, so it works while the
+ * loop's thread is busy or blocked (e.g. on a lock the caller holds).
+ */
 void disk_drain(struct disk *d);
 
 /* Drain, stop the backend threads, unlock and close. NULL is a no-op. */

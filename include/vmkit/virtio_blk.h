@@ -32,6 +32,12 @@ struct virtio_blk_config {
 	unsigned int num_queues; /* request queues, 1..VIRTIO_BLK_MAX_QUEUES; 0 means 1 */
 	bool direct;             /* cache=none: O_DIRECT on the image */
 	enum disk_aio aio;
+	/*
+	 * The loop the transport serves this device's kicks on (vmkit run:
+	 * "vmkit-io"): disk completions are reaped there too (disk_config.loop).
+	 * NULL when kicks may arrive on any thread (unit tests, fuzzing).
+	 */
+	struct event_loop *loop;
 };
 
 struct virtio_blk_stats {

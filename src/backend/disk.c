@@ -6,7 +6,13 @@
  *  - io_uring (liburing): the submitting thread fills SQEs and enters the
  *    kernel itself (under a lock); a completion thread waits on the ring and
  *    calls the owner back in batches, and a submitter may reap what finished
- *    inline right away (disk_poll). At most cq_entries requests are in the
+ *    inline right away (disk_poll). With cfg.loop there is no completion
+ *    thread: the owner's event loop watches the ring's fd and reaps on its
+ *    own thread, where the requests were submitted. A completion thread
+ *    sleeping in io_uring_enter is woken by every completion, even the ones
+ *    the submitter reaps inline a moment later: that wake-up (and the lock
+ *    hand-offs after it) was most of the per-request cost under nested
+ *    virtualization, see bench/README.md. At most cq_entries requests are in the
  *    kernel at once; the rest wait on a list, so the completion ring never
  *    overflows. io_uring cancels a request when the thread that submitted it
  *    exits: such requests are resubmitted from the completion thread.
@@ -33,6 +39,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -77,7 +84,8 @@ struct disk {
 
 #ifdef VMKIT_HAVE_LIBURING
 	struct io_uring ring;
-	pthread_t reaper;
+	pthread_t reaper;        /* unless loop */
+	struct event_loop *loop; /* reaps on its thread instead of the reaper */
 	pthread_mutex_t cq_lock; /* one completion consumer at a time */
 	int wake_fd;             /* eventfd polled through the ring: stop, resubmit */
 	bool rearm;              /* the wake-up poll fired and must be armed again */
@@ -486,7 +494,20 @@ static void *reaper_main(void *arg)
 	return NULL;
 }
 
-static int uring_start(struct disk *d, char *err, size_t errlen)
+/* The owner's loop: the ring has completions (or the wake-up poll fired). */
+static void ring_event(void *opaque, uint32_t events)
+{
+	struct disk *d = opaque;
+
+	(void)events;
+	uring_reap(d, true);
+	pthread_mutex_lock(&d->lock);
+	if (d->rearm || d->head)
+		uring_submit_locked(d); /* re-arms the wake-up poll, resubmits cancelled requests */
+	pthread_mutex_unlock(&d->lock);
+}
+
+static int uring_start(struct disk *d, struct event_loop *loop, char *err, size_t errlen)
 {
 	struct io_uring_params p;
 	int r;
@@ -509,6 +530,15 @@ static int uring_start(struct disk *d, char *err, size_t errlen)
 	}
 	pthread_mutex_init(&d->cq_lock, NULL);
 	d->rearm = true;
+	if (loop) {
+		r = event_loop_add(loop, d->ring.ring_fd, EPOLLIN, ring_event, d);
+		if (!r) {
+			d->loop = loop;
+			d->uring = true;
+			return 0;
+		}
+		log_debug("disk: cannot watch the io_uring fd (%s); using a completion thread", strerror(-r));
+	}
 	r = pthread_create(&d->reaper, NULL, reaper_main, d);
 	if (r) {
 		pthread_mutex_destroy(&d->cq_lock);
@@ -524,8 +554,12 @@ static int uring_start(struct disk *d, char *err, size_t errlen)
 /* stopping is set: the reaper finishes what is in the kernel and exits. */
 static void uring_stop(struct disk *d)
 {
-	uring_wake(d);
-	pthread_join(d->reaper, NULL);
+	if (d->loop) {
+		event_loop_del(d->loop, d->ring.ring_fd); /* the loop no longer runs (owner contract) */
+	} else {
+		uring_wake(d);
+		pthread_join(d->reaper, NULL);
+	}
 	io_uring_queue_exit(&d->ring);
 	pthread_mutex_destroy(&d->cq_lock);
 	close(d->wake_fd);
@@ -640,7 +674,7 @@ struct disk *disk_open(const struct disk_config *cfg, char *err, size_t errlen)
 #ifdef VMKIT_HAVE_LIBURING
 		char why[128];
 
-		if (uring_start(d, why, sizeof(why)) < 0) {
+		if (uring_start(d, cfg->loop, why, sizeof(why)) < 0) {
 			if (cfg->aio == DISK_AIO_IO_URING) {
 				snprintf(err, errlen, "disk %s: %s", cfg->path, why);
 				goto fail_sync;
@@ -681,8 +715,30 @@ const char *disk_engine(const struct disk *d)
 void disk_drain(struct disk *d)
 {
 	pthread_mutex_lock(&d->lock);
-	while (d->inflight)
+	while (d->inflight) {
+#ifdef VMKIT_HAVE_LIBURING
+		if (d->loop) {
+			/*
+			 * No completion thread: reap here. The loop's thread may be
+			 * blocked behind our caller (a device reset holds the lock
+			 * its kicks take), so it cannot be waited for. The poll
+			 * timeout covers completions the loop's thread reaps
+			 * between our check and our sleep.
+			 */
+			struct pollfd pfd = { .fd = d->ring.ring_fd, .events = POLLIN };
+
+			if (d->rearm || d->head)
+				uring_submit_locked(d);
+			pthread_mutex_unlock(&d->lock);
+			if (poll(&pfd, 1, 10) < 0 && errno != EINTR)
+				log_ratelimited(LOG_WARN, "disk: poll: %s", strerror(errno));
+			uring_reap(d, true);
+			pthread_mutex_lock(&d->lock);
+			continue;
+		}
+#endif
 		pthread_cond_wait(&d->idle, &d->lock);
+	}
 	pthread_mutex_unlock(&d->lock);
 }
 

@@ -112,6 +112,7 @@ struct virtio_blk *virtio_blk_create(const struct virtio_blk_config *cfg, char *
 		.readonly = cfg->readonly,
 		.direct = cfg->direct,
 		.aio = cfg->aio,
+		.loop = cfg->loop,
 		.complete = blk_complete,
 	};
 	uint64_t size;

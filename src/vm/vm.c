@@ -317,6 +317,8 @@ static int build_virtio(struct vm *vm, char *err, size_t errlen)
 			.aio = d->aio == VM_DISK_AIO_IO_URING ? DISK_AIO_IO_URING
 			       : d->aio == VM_DISK_AIO_THREADS ? DISK_AIO_THREADS
 							  : DISK_AIO_AUTO,
+			/* Both transports serve kicks on the I/O thread: completions are reaped there. */
+			.loop = &vm->io.loop,
 		};
 		struct virtio_blk *blk = virtio_blk_create(&bc, err, errlen);
 		struct vm_dev_snapshot before;

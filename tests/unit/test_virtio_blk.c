@@ -6,7 +6,9 @@
  * SEEK_HOLE); malformed segment lists; requests outside the image; many
  * requests in flight at once (completions in any order); several queues
  * kicked from several threads; reset with requests in flight; readonly and
- * the image lock.
+ * the image lock. A third group runs the same tests the way vmkit run does:
+ * kicks served on an I/O thread's loop, which also reaps the io_uring
+ * completions (no completion thread of the disk's own).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,11 +18,13 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "vmkit/iothread.h"
 #include "vmkit/util.h"
 #include "vmkit/virtio_blk.h"
 #include "vmkit/virtio_mmio.h"
@@ -34,6 +38,15 @@
 #define DISK_SECTORS 8192 /* 4 MiB */
 
 static enum disk_aio engine;
+static char err_buf[256];
+static bool on_loop; /* kicks and completions on an I/O thread (vmkit run's way) */
+
+/* Wait (up to 10 s) for something an I/O thread does; immediate without one. */
+#define WAIT_FOR(cond)                                                    \
+	do {                                                              \
+		for (int wait_i = 0; !(cond) && wait_i < 10000; wait_i++) \
+			usleep(1000);                                     \
+	} while (0)
 
 struct fx {
 	char path[64];
@@ -43,6 +56,8 @@ struct fx {
 	uint8_t *ram;
 	uint16_t avail[4];
 	uint16_t next[4]; /* next request slot (3 descriptors each) */
+	struct iothread io; /* on_loop */
+	bool io_ready;
 };
 
 static void irq_set(void *ctx, uint32_t gsi, int level) {}
@@ -86,12 +101,23 @@ static void open_disk_cfg(struct fx *f, const struct virtio_blk_config *cfg, uns
 {
 	char err[256];
 	struct irq_line irq = { .set = irq_set };
+	struct virtio_blk_config c = *cfg;
 
-	f->b = virtio_blk_create(cfg, err, sizeof(err));
+	if (on_loop) {
+		assert_int_equal(iothread_init(&f->io), 0);
+		f->io_ready = true;
+		c.loop = &f->io.loop;
+	}
+	f->b = virtio_blk_create(&c, err, sizeof(err));
 	if (!f->b)
 		fail_msg("virtio_blk_create: %s", err);
 	assert_string_equal(virtio_blk_engine(f->b), engine == DISK_AIO_IO_URING ? "io_uring" : "threads");
 	f->m = virtio_mmio_create(virtio_blk_dev_ops(f->b), f->b, &f->mem, &irq);
+	if (on_loop) {
+		/* No ioeventfds here: notify writes are forwarded to the loop, as when KVM has none. */
+		assert_int_equal(virtio_mmio_attach_notify(f->m, &f->io.loop, NULL, 0), 0);
+		assert_int_equal(iothread_start(&f->io, "blk-test-io"), 0);
+	}
 	init_device(f, nq, feat_lo);
 }
 
@@ -193,6 +219,8 @@ static uint16_t used_idx(struct fx *f, unsigned int q)
 static void run(struct fx *f, unsigned int q)
 {
 	kick(f, q);
+	/* On a loop nothing but the loop's thread completes them until a drain: wait for it first. */
+	WAIT_FOR(used_idx(f, q) == f->avail[q]);
 	virtio_blk_drain(f->b);
 	assert_int_equal(used_idx(f, q), f->avail[q]);
 }
@@ -334,6 +362,7 @@ static void test_out_of_range_and_malformed(void **state)
 	k = put_req(f, 0, 0, 0, DATA, 512, true);
 	desc(f, 0, 3 * k, 0x7fff00000000ULL, 16, VIRTQ_DESC_F_NEXT, 3 * k + 1);
 	kick(f, 0);
+	WAIT_FOR(rd(f, 0x70) & 64);
 	virtio_blk_drain(f->b);
 	assert_true(rd(f, 0x70) & 64);
 }
@@ -510,6 +539,7 @@ static void test_multiqueue(void **state)
 		assert_int_equal(pthread_create(&t[q], NULL, kicker_main, &kk[q]), 0);
 	for (unsigned int q = 0; q < 4; q++)
 		pthread_join(t[q], NULL);
+	WAIT_FOR(used_idx(f, 0) == 16 && used_idx(f, 1) == 16 && used_idx(f, 2) == 16 && used_idx(f, 3) == 16);
 	virtio_blk_drain(f->b);
 	for (unsigned int q = 0; q < 4; q++) {
 		assert_int_equal(used_idx(f, q), 16);
@@ -612,15 +642,74 @@ static void test_env_forces_threads(void **state)
 	virtio_blk_ops.destroy(b);
 }
 
+static unsigned int nr_threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	unsigned int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n - 2; /* . and .. */
+}
+
+/*
+ * On a loop, io_uring completions are reaped on the loop's thread: the disk
+ * starts no completion thread (whose wake-up per completion batch was the
+ * cost), and requests still complete, here with nobody draining.
+ */
+static void test_loop_reaps_without_a_thread(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_blk_config cfg = { .path = f->path, .aio = engine };
+	unsigned int before;
+
+	assert_int_equal(iothread_init(&f->io), 0);
+	f->io_ready = true;
+	cfg.loop = &f->io.loop;
+	before = nr_threads();
+	f->b = virtio_blk_create(&cfg, err_buf, sizeof(err_buf));
+	assert_non_null(f->b);
+	assert_int_equal(nr_threads(), before);
+	{
+		struct irq_line irq = { .set = irq_set };
+		f->m = virtio_mmio_create(virtio_blk_dev_ops(f->b), f->b, &f->mem, &irq);
+	}
+	assert_int_equal(virtio_mmio_attach_notify(f->m, &f->io.loop, NULL, 0), 0);
+	assert_int_equal(iothread_start(&f->io, "blk-test-io"), 0);
+	init_device(f, 1, 0);
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 16; i++) {
+			memset(f->ram + DATA + 0x1000 * i, 0x20 + 16 * round + i, 0x1000);
+			put_req(f, 0, 1, 8 * i, DATA + 0x1000 * i, 0x1000, false);
+		}
+		kick(f, 0);
+		WAIT_FOR(used_idx(f, 0) == f->avail[0]);
+		assert_int_equal(used_idx(f, 0), f->avail[0]);
+		for (int i = 0; i < 16; i++)
+			assert_true(file_range_is(f, 8 * 512 * i, 0x1000, 0x20 + 16 * round + i));
+	}
+}
+
 static int use_uring(void **state)
 {
 	engine = DISK_AIO_IO_URING;
+	on_loop = false;
+	return 0;
+}
+
+static int use_uring_loop(void **state)
+{
+	engine = DISK_AIO_IO_URING;
+	on_loop = true;
 	return 0;
 }
 
 static int use_threads(void **state)
 {
 	engine = DISK_AIO_THREADS;
+	on_loop = false;
 	return 0;
 }
 
@@ -644,6 +733,14 @@ int main(void)
 
 #ifdef VMKIT_HAVE_LIBURING
 	r |= cmocka_run_group_tests_name("virtio_blk io_uring", tests, use_uring, NULL);
+	{
+		const struct CMUnitTest loop_tests[] = {
+			TESTS,
+			cmocka_unit_test_setup_teardown(test_loop_reaps_without_a_thread, setup, teardown),
+		};
+
+		r |= cmocka_run_group_tests_name("virtio_blk io_uring on an I/O loop", loop_tests, use_uring_loop, NULL);
+	}
 #endif
 	r |= cmocka_run_group_tests_name("virtio_blk threads", tests, use_threads, NULL);
 	return r;
