@@ -163,7 +163,12 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
+
+	if (f->io_ready)
+		iothread_stop(&f->io); /* the loop stops before its handlers go */
 	virtio_mmio_destroy(f->m);
+	if (f->io_ready)
+		iothread_destroy(&f->io);
 	guest_mem_free(&f->mem);
 	unlink(f->path);
 	return 0;
