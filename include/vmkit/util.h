@@ -79,6 +79,26 @@ static inline void put_le64(void *p, uint64_t v)
 	put_le32((uint8_t *)p + 4, (uint32_t)(v >> 32));
 }
 
+/*
+ * Device state blobs (struct device_ops save/load): an 8-byte header, then the
+ * device's payload. The header names the device (magic), the layout (version)
+ * and the payload's length, so a blob from another device or another vmkit
+ * version is refused instead of misread.
+ */
+#define STATE_HDR_LEN 8
+static inline void state_hdr_put(void *b, uint32_t magic, uint16_t version, uint16_t payload)
+{
+	put_le32(b, magic);
+	put_le16((uint8_t *)b + 4, version);
+	put_le16((uint8_t *)b + 6, payload);
+}
+/* True when buf (len bytes) is exactly one header with these fields plus its payload. */
+static inline bool state_hdr_ok(const void *b, size_t len, uint32_t magic, uint16_t version, uint16_t payload)
+{
+	return len == STATE_HDR_LEN + (size_t)payload && get_le32(b) == magic &&
+	       get_le16((const uint8_t *)b + 4) == version && get_le16((const uint8_t *)b + 6) == payload;
+}
+
 /* Sum of bytes, as used by ACPI and MP table checksums. */
 uint8_t byte_sum(const void *buf, size_t len);
 

@@ -64,9 +64,8 @@
 /* Saved state: magic, version, payload length, then the fields (little-endian). */
 #define ACPI_PM_STATE_MAGIC 0x4d505056 /* "VPPM" little-endian */
 #define ACPI_PM_STATE_VERSION 1
-#define ACPI_PM_STATE_HDR 8
 #define ACPI_PM_STATE_PAYLOAD 7
-#define ACPI_PM_STATE_LEN (ACPI_PM_STATE_HDR + ACPI_PM_STATE_PAYLOAD)
+#define ACPI_PM_STATE_LEN (STATE_HDR_LEN + ACPI_PM_STATE_PAYLOAD)
 
 struct acpi_pm {
 	pthread_mutex_t lock;
@@ -285,9 +284,7 @@ static ssize_t acpi_pm_save(void *dev, void *buf, size_t cap)
 
 	if (cap < ACPI_PM_STATE_LEN)
 		return -ENOSPC;
-	put_le32(b, ACPI_PM_STATE_MAGIC);
-	put_le16(b + 4, ACPI_PM_STATE_VERSION);
-	put_le16(b + 6, ACPI_PM_STATE_PAYLOAD);
+	state_hdr_put(b, ACPI_PM_STATE_MAGIC, ACPI_PM_STATE_VERSION, ACPI_PM_STATE_PAYLOAD);
 	pthread_mutex_lock(&pm->lock);
 	put_le16(b + 8, pm->sts);
 	put_le16(b + 10, pm->en);
@@ -303,8 +300,7 @@ static int acpi_pm_load(void *dev, const void *buf, size_t len)
 	const uint8_t *b = buf;
 	uint16_t sts, en, cnt;
 
-	if (len != ACPI_PM_STATE_LEN || get_le32(b) != ACPI_PM_STATE_MAGIC ||
-	    get_le16(b + 4) != ACPI_PM_STATE_VERSION || get_le16(b + 6) != ACPI_PM_STATE_PAYLOAD)
+	if (!state_hdr_ok(b, len, ACPI_PM_STATE_MAGIC, ACPI_PM_STATE_VERSION, ACPI_PM_STATE_PAYLOAD))
 		return -EINVAL;
 	sts = get_le16(b + 8);
 	en = get_le16(b + 10);

@@ -336,7 +336,6 @@ void fw_cfg_dma_io(void *opaque, uint64_t off, uint8_t *data, uint32_t size, boo
 /* Saved state: magic, version, payload length, then the fields (little-endian). */
 #define STATE_MAGIC 0x43574656 /* "VFWC" little-endian */
 #define STATE_VERSION 1
-#define STATE_HDR 8
 #define STATE_PAYLOAD (2 + 4 + 4)
 
 void fw_cfg_reset(struct fw_cfg *fc)
@@ -354,9 +353,7 @@ ssize_t fw_cfg_save(struct fw_cfg *fc, void *buf, size_t cap)
 
 	if (cap < FW_CFG_STATE_LEN)
 		return -ENOSPC;
-	put_le32(b, STATE_MAGIC);
-	put_le16(b + 4, STATE_VERSION);
-	put_le16(b + 6, STATE_PAYLOAD);
+	state_hdr_put(b, STATE_MAGIC, STATE_VERSION, STATE_PAYLOAD);
 	pthread_mutex_lock(&fc->lock);
 	put_le16(b + 8, fc->selector);
 	put_le32(b + 10, fc->offset);
@@ -372,8 +369,7 @@ int fw_cfg_load(struct fw_cfg *fc, const void *buf, size_t len)
 	uint16_t sel;
 	uint32_t off;
 
-	if (len != FW_CFG_STATE_LEN || get_le32(b) != STATE_MAGIC || get_le16(b + 4) != STATE_VERSION ||
-	    get_le16(b + 6) != STATE_PAYLOAD)
+	if (!state_hdr_ok(b, len, STATE_MAGIC, STATE_VERSION, STATE_PAYLOAD))
 		return -EINVAL;
 	sel = get_le16(b + 8);
 	off = get_le32(b + 10);

@@ -52,9 +52,8 @@
 /* Saved state: magic, version, payload length, then the fields (little-endian). */
 #define RTC_STATE_MAGIC 0x43545256 /* "VRTC" little-endian */
 #define RTC_STATE_VERSION 1
-#define RTC_STATE_HDR 8
 #define RTC_STATE_PAYLOAD (1 + RTC_NVRAM_SIZE + 8 + 6 * 4)
-#define RTC_STATE_LEN (RTC_STATE_HDR + RTC_STATE_PAYLOAD)
+#define RTC_STATE_LEN (STATE_HDR_LEN + RTC_STATE_PAYLOAD)
 
 /* Limits on a guest clock offset (about +-31700 years): keeps time_t arithmetic far from overflow. */
 #define RTC_MAX_OFFSET 1000000000000LL
@@ -348,10 +347,8 @@ static ssize_t rtc_save(void *dev, void *buf, size_t cap)
 
 	if (cap < RTC_STATE_LEN)
 		return -ENOSPC;
-	put_le32(b, RTC_STATE_MAGIC);
-	put_le16(b + 4, RTC_STATE_VERSION);
-	put_le16(b + 6, RTC_STATE_PAYLOAD);
-	p = b + RTC_STATE_HDR;
+	state_hdr_put(b, RTC_STATE_MAGIC, RTC_STATE_VERSION, RTC_STATE_PAYLOAD);
+	p = b + STATE_HDR_LEN;
 	pthread_mutex_lock(&r->lock);
 	*p++ = r->index;
 	memcpy(p, r->cmos, RTC_NVRAM_SIZE);
@@ -384,10 +381,9 @@ static int rtc_load(void *dev, const void *buf, size_t len)
 	int64_t offset;
 	int f[6];
 
-	if (len != RTC_STATE_LEN || get_le32(b) != RTC_STATE_MAGIC || get_le16(b + 4) != RTC_STATE_VERSION ||
-	    get_le16(b + 6) != RTC_STATE_PAYLOAD)
+	if (!state_hdr_ok(b, len, RTC_STATE_MAGIC, RTC_STATE_VERSION, RTC_STATE_PAYLOAD))
 		return -EINVAL;
-	p = b + RTC_STATE_HDR;
+	p = b + STATE_HDR_LEN;
 	index = *p++;
 	memcpy(cmos, p, RTC_NVRAM_SIZE);
 	p += RTC_NVRAM_SIZE;

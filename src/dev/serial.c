@@ -83,9 +83,8 @@
 /* Saved state: magic, version, payload length, then the fields of struct serial_regs. */
 #define SERIAL_STATE_MAGIC 0x52455356 /* "VSER" little-endian */
 #define SERIAL_STATE_VERSION 1
-#define SERIAL_STATE_HDR 8
 #define SERIAL_STATE_PAYLOAD (FIFO_SIZE + 13)
-#define SERIAL_STATE_LEN (SERIAL_STATE_HDR + SERIAL_STATE_PAYLOAD)
+#define SERIAL_STATE_LEN (STATE_HDR_LEN + SERIAL_STATE_PAYLOAD)
 
 /* Guest-visible state: everything save/load carries. */
 struct serial_regs {
@@ -403,10 +402,8 @@ static ssize_t serial_save(void *dev, void *buf, size_t cap)
 
 	if (cap < SERIAL_STATE_LEN)
 		return -ENOSPC;
-	put_le32(b, SERIAL_STATE_MAGIC);
-	put_le16(b + 4, SERIAL_STATE_VERSION);
-	put_le16(b + 6, SERIAL_STATE_PAYLOAD);
-	p = b + SERIAL_STATE_HDR;
+	state_hdr_put(b, SERIAL_STATE_MAGIC, SERIAL_STATE_VERSION, SERIAL_STATE_PAYLOAD);
+	p = b + STATE_HDR_LEN;
 	pthread_mutex_lock(&s->lock);
 	memcpy(p, s->r.fifo, FIFO_SIZE);
 	p += FIFO_SIZE;
@@ -453,10 +450,9 @@ static int serial_load(void *dev, const void *buf, size_t len)
 	struct serial_regs r;
 	bool resume;
 
-	if (len != SERIAL_STATE_LEN || get_le32(b) != SERIAL_STATE_MAGIC ||
-	    get_le16(b + 4) != SERIAL_STATE_VERSION || get_le16(b + 6) != SERIAL_STATE_PAYLOAD)
+	if (!state_hdr_ok(b, len, SERIAL_STATE_MAGIC, SERIAL_STATE_VERSION, SERIAL_STATE_PAYLOAD))
 		return -EINVAL;
-	p = b + SERIAL_STATE_HDR;
+	p = b + STATE_HDR_LEN;
 	memcpy(r.fifo, p, FIFO_SIZE);
 	p += FIFO_SIZE;
 	r.rx_head = *p++;
