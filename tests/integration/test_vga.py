@@ -445,3 +445,42 @@ def test_screenshot_usage_errors(tmp_path):
     p = subprocess.run([VMKIT, "run", "--kernel", GUEST, "--vnc", ":1,password-file=/nonexistent"],
                        capture_output=True, text=True, stdin=subprocess.DEVNULL)
     assert p.returncode == 1 and "password file /nonexistent" in p.stderr, p.stderr
+
+
+def last_frame(g):
+    frames = re.findall(r"^F (\d+)$", g.out, re.M)
+    return int(frames[-1]) if frames else -1
+
+
+def test_stalled_vnc_reader_blocks_neither_the_guest_nor_other_viewers(guest_factory):
+    """A client that asks for frames and never reads them fills its socket: the
+    guest keeps drawing (its vCPU never waits for VNC), other viewers keep
+    getting frames."""
+    g = guest_factory("anim")
+    stalled = socket.create_connection(g.addr(), timeout=5)
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.recv(12)
+    stalled.sendall(b"RFB 003.008\n")
+    stalled.recv(2)
+    stalled.sendall(b"\x01")
+    stalled.recv(4)
+    stalled.sendall(b"\x01")
+    # Full-screen raw updates of a new frame each time: ~1.2 MB apiece, never read.
+    stalled.sendall(struct.pack(">BBHHHH", 3, 0, 0, 0, 640, 480) * 64)
+    time.sleep(1)
+    g.read(0)
+    before = last_frame(g)
+    viewer = Rfb(g.addr(), timeout=30)
+    frames = 0
+    deadline = time.monotonic() + 8
+    while time.monotonic() < deadline:
+        viewer.frame()  # a stalled server thread would leave this waiting (socket timeout 30 s)
+        frames += 1
+    viewer.close()
+    while g.read(0.2):
+        pass
+    after = last_frame(g)
+    assert after > before >= 0, f"the guest stopped drawing: frame {before} -> {after}"
+    assert frames >= 10, f"the other viewer got {frames} frames in 8 s while a client was stalled"
+    stalled.close()
+    assert g.p.poll() is None, g.out
