@@ -56,6 +56,28 @@ static uint64_t split_desc_bytes(uint16_t n) { return 16ULL * n; }
 static uint64_t split_avail_bytes(uint16_t n) { return 6 + 2ULL * n; }
 static uint64_t split_used_bytes(uint16_t n) { return 6 + 8ULL * n; }
 
+/* s2.8.1: a descriptor is available when AVAIL == the wrap counter and USED != it. */
+static bool packed_avail(uint16_t flags, bool wrap)
+{
+	return !!(flags & VIRTQ_PACKED_DESC_F_AVAIL) == wrap && !!(flags & VIRTQ_PACKED_DESC_F_USED) != wrap;
+}
+
+/*
+ * Device event suppression (s2.8.10, s2.8.14): kick us when the driver makes
+ * the descriptor at our next position available. off_wrap first, then the
+ * flags: the driver reads both as one 32-bit snapshot.
+ */
+static void packed_publish_event(struct virtq *q)
+{
+	uint8_t *ev = guest_mem_ptr(q->mem, q->device_gpa, 4);
+
+	if (!ev)
+		return;
+	store16(ev, (uint16_t)(q->next_avail | (q->avail_wrap ? 0x8000 : 0)));
+	store16(ev + 2, RING_EVENT_FLAGS_DESC);
+}
+
+
 int virtq_init(struct virtq *q, const struct guest_mem *mem, uint16_t size, bool packed, bool event_idx,
 	       bool indirect, uint64_t desc, uint64_t driver, uint64_t device)
 {
@@ -84,6 +106,8 @@ int virtq_init(struct virtq *q, const struct guest_mem *mem, uint16_t size, bool
 	q->driver_gpa = driver;
 	q->device_gpa = device;
 	q->avail_wrap = q->used_wrap = true; /* s2.8.1: wrap counters start at 1 */
+	if (packed && event_idx)
+		packed_publish_event(q); /* until the first empty ring: a kick at the very first buffer */
 	/* Last, and released: a backend thread that sees ready sees the whole queue. */
 	__atomic_store_n(&q->ready, true, __ATOMIC_RELEASE);
 	return 0;
@@ -175,6 +199,20 @@ static int split_pop(struct virtq *q, struct virtq_elem *e)
 	if (!avail || !table)
 		return -EINVAL;
 	avail_idx = load16(avail + 2);
+	if (avail_idx == q->last_avail && q->event_idx) {
+		/*
+		 * Empty: only now ask for a kick at the next buffer (avail_event,
+		 * s2.7.10). While the device is still draining, the stale value
+		 * tells the driver not to kick: it is about to be seen anyway.
+		 * Publish, then look again (the store must be visible before the
+		 * load, s2.7.13): a buffer added in between would otherwise wait
+		 * for a kick the driver did not send.
+		 */
+		store16(guest_mem_ptr(q->mem, q->device_gpa, split_used_bytes(q->size)) + 4 + 8 * q->size,
+			q->last_avail);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		avail_idx = load16(avail + 2);
+	}
 	if (avail_idx == q->last_avail)
 		return 0;
 	if ((uint16_t)(avail_idx - q->last_avail) > q->size)
@@ -208,9 +246,6 @@ static int split_pop(struct virtq *q, struct virtq_elem *e)
 	}
 	q->last_avail++;
 	e->ndescs = 1;
-	if (q->event_idx) /* avail_event: kick us when the driver passes this index */
-		store16(guest_mem_ptr(q->mem, q->device_gpa, split_used_bytes(q->size)) + 4 + 8 * q->size,
-			q->last_avail);
 	return 1;
 }
 
@@ -224,8 +259,17 @@ static int packed_pop(struct virtq *q, struct virtq_elem *e)
 	if (!ring)
 		return -EINVAL;
 	flags = load16(ring + 16ULL * idx + 14);
-	/* s2.8.1: available when AVAIL == wrap counter and USED != it. */
-	if (!!(flags & VIRTQ_PACKED_DESC_F_AVAIL) != wrap || !!(flags & VIRTQ_PACKED_DESC_F_USED) == wrap)
+	if (!packed_avail(flags, wrap) && q->event_idx) {
+		/*
+		 * Empty: ask for a kick once the driver makes the descriptor at
+		 * our position available (s2.8.10, s2.8.14: off_wrap with
+		 * RING_EVENT_FLAGS_DESC), then look again as in split_pop.
+		 */
+		packed_publish_event(q);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		flags = load16(ring + 16ULL * idx + 14);
+	}
+	if (!packed_avail(flags, wrap))
 		return 0;
 	elem_clear(e);
 	for (;;) {
@@ -266,6 +310,14 @@ int virtq_pop(struct virtq *q, struct virtq_elem *e)
 	return r;
 }
 
+/* Packed: signalled_used counts the descriptors used since the last interrupt, up to the ring size. */
+static void packed_count_used(struct virtq *q, uint16_t n)
+{
+	uint32_t since = (uint32_t)q->signalled_used + n;
+
+	q->signalled_used = (uint16_t)MIN(since, (uint32_t)q->size);
+}
+
 void virtq_push(struct virtq *q, const struct virtq_elem *e, uint32_t written)
 {
 	if (!q->ready)
@@ -283,6 +335,7 @@ void virtq_push(struct virtq *q, const struct virtq_elem *e, uint32_t written)
 		put_le32(d + 8, written);
 		put_le16(d + 12, e->id);
 		store16(d + 14, flags); /* publishes id/len (s2.8.21) */
+		packed_count_used(q, e->ndescs);
 		q->next_used += e->ndescs;
 		if (q->next_used >= q->size) {
 			q->next_used -= q->size;
@@ -310,14 +363,35 @@ bool virtq_should_notify(struct virtq *q)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (q->packed) {
 		uint8_t *ev = guest_mem_ptr(q->mem, q->driver_gpa, 4);
-		uint16_t flags = ev ? load16(ev + 2) & 3 : RING_EVENT_FLAGS_ENABLE;
+		uint16_t since = q->signalled_used, off_wrap, flags;
+		int32_t new_pos, old_pos, event;
+		bool valid = q->signalled_valid;
 
+		if (!ev)
+			return true;
+		off_wrap = load16(ev);
+		flags = load16(ev + 2) & 3;
+		if (flags == RING_EVENT_FLAGS_DISABLE)
+			return false;
+		q->signalled_used = 0;
+		q->signalled_valid = true;
+		if (flags != RING_EVENT_FLAGS_DESC || !q->event_idx)
+			return since != 0 || !valid; /* ENABLE: after every batch that used something */
 		/*
-		 * RING_EVENT_FLAGS_DESC asks for an interrupt at one position;
-		 * notifying at every batch is allowed (spurious interrupts are
-		 * harmless to the driver) and keeps this simple.
+		 * s2.8.10: interrupt once the used descriptor at off_wrap is
+		 * written. Positions on a line where this lap of the ring is
+		 * [0, size) and the previous one [-size, 0): the event lies in
+		 * the lap its wrap bit names, and the last interrupt was
+		 * `since` descriptors ago (a whole ring or more: interrupt).
 		 */
-		return flags != RING_EVENT_FLAGS_DISABLE;
+		if (!valid || since >= q->size)
+			return since != 0 || !valid;
+		new_pos = q->next_used;
+		old_pos = new_pos - since;
+		event = off_wrap & 0x7fff;
+		if (!!(off_wrap & 0x8000) != q->used_wrap)
+			event -= q->size;
+		return event >= old_pos && event < new_pos;
 	} else {
 		uint8_t *avail = guest_mem_ptr(q->mem, q->driver_gpa, split_avail_bytes(q->size));
 		uint16_t old, event;
@@ -343,7 +417,9 @@ void virtq_set_notification(struct virtq *q, bool enable)
 		return;
 	if (q->packed) {
 		uint8_t *ev = guest_mem_ptr(q->mem, q->device_gpa, 4);
-		if (ev)
+		if (ev && enable && q->event_idx)
+			packed_publish_event(q);
+		else if (ev)
 			store16(ev + 2, enable ? RING_EVENT_FLAGS_ENABLE : RING_EVENT_FLAGS_DISABLE);
 	} else {
 		uint8_t *used = guest_mem_ptr(q->mem, q->device_gpa, split_used_bytes(q->size));
@@ -418,6 +494,7 @@ void virtq_push_many(struct virtq *q, struct virtq_elem *const *e, const uint32_
 				store16(d + 14, flags);
 			}
 			pos += e[i]->ndescs;
+			packed_count_used(q, e[i]->ndescs);
 			if (pos >= q->size) {
 				pos -= q->size;
 				wrap = !wrap;

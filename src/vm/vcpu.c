@@ -34,6 +34,18 @@ static void vcpu_fatal(struct vcpu *c, const char *what)
 	vm_stop(c->vm, VMKIT_EXIT_CRASH);
 }
 
+/* Count an I/O exit at addr in the first free or matching slot (a small, fixed table). */
+static void count_spot(struct vcpu *c, uint64_t addr)
+{
+	for (unsigned int i = 0; i < VCPU_EXIT_SPOTS; i++) {
+		if (c->spots[i].count && c->spots[i].addr != addr)
+			continue;
+		c->spots[i].addr = addr;
+		c->spots[i].count++;
+		return;
+	}
+}
+
 static void handle_io(struct vcpu *c)
 {
 	struct kvm_run *run = c->kv.run;
@@ -92,17 +104,23 @@ static void *vcpu_thread(void *arg)
 			vm_stop(vm, VMKIT_EXIT_CRASH);
 			break;
 		}
+		c->exits++;
 		switch (c->kv.run->exit_reason) {
 		case KVM_EXIT_IO:
+			c->exits_io++;
+			count_spot(c, c->kv.run->io.port);
 			handle_io(c);
 			break;
 		case KVM_EXIT_MMIO:
+			c->exits_mmio++;
+			count_spot(c, c->kv.run->mmio.phys_addr | 1ULL << 63);
 			handle_mmio(c);
 			break;
 		case KVM_EXIT_HLT:
 			/* Only without an in-kernel LAPIC; nothing to wait for here. */
 			break;
 		case KVM_EXIT_INTR:
+			c->exits_intr++;
 			break;
 		case KVM_EXIT_SHUTDOWN:
 			vcpu_fatal(c, "triple fault (KVM_EXIT_SHUTDOWN)");
@@ -166,9 +184,18 @@ void vcpus_join(struct vm *vm)
 	if (!vm->vcpus)
 		return;
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
-		if (vm->vcpus[i].thread_started) {
-			pthread_join(vm->vcpus[i].thread, NULL);
-			vm->vcpus[i].thread_started = false;
-		}
+		struct vcpu *c = &vm->vcpus[i];
+
+		if (!c->thread_started)
+			continue;
+		pthread_join(c->thread, NULL);
+		c->thread_started = false;
+		log_debug("vCPU %u: %llu exits to user space: %llu I/O port, %llu MMIO, %llu interrupted", c->kv.id,
+			  (unsigned long long)c->exits, (unsigned long long)c->exits_io,
+			  (unsigned long long)c->exits_mmio, (unsigned long long)c->exits_intr);
+		for (unsigned int s = 0; s < VCPU_EXIT_SPOTS && c->spots[s].count; s++)
+			log_debug("vCPU %u:   %s 0x%llx: %llu exits", c->kv.id, c->spots[s].addr >> 63 ? "mmio" : "port",
+				  (unsigned long long)(c->spots[s].addr & ~(1ULL << 63)),
+				  (unsigned long long)c->spots[s].count);
 	}
 }

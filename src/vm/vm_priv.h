@@ -20,11 +20,23 @@
 #include "vmkit/virtio.h"
 #include "vmkit/vm.h"
 
+#define VCPU_EXIT_SPOTS 8
+
 struct vcpu {
 	struct vm *vm;
 	struct kvm_vcpu kv;
 	pthread_t thread;
 	bool thread_started;
+	/*
+	 * Exits to user space, by reason, and the busiest I/O addresses (for
+	 * VMKIT_LOG=debug at exit): each one is a full round trip through
+	 * the kernel, the first thing to look at when a device is slow.
+	 */
+	uint64_t exits, exits_io, exits_mmio, exits_intr;
+	struct {
+		uint64_t addr; /* port, or guest physical address | 1ULL << 63 for MMIO */
+		uint64_t count;
+	} spots[VCPU_EXIT_SPOTS];
 };
 
 /* One MSI vector handed to a transport (vm_irq.c). */

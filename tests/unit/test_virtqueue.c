@@ -136,7 +136,8 @@ static void test_split_wraparound(void **state)
 		virtq_push(&f->q, &f->e, 10);
 	}
 	assert_int_equal(get_le16(gp(f, USED + 2)), (uint16_t)70000);
-	/* avail_event published for the driver (event_idx) */
+	/* avail_event published for the driver (event_idx) once the ring is seen empty */
+	assert_int_equal(virtq_pop(&f->q, &f->e), 0);
 	assert_int_equal(get_le16(gp(f, USED + 4 + 8 * QSZ)), (uint16_t)70000);
 	assert_int_equal(f->q.errors, 0);
 }
@@ -160,6 +161,35 @@ static void test_split_event_idx(void **state)
 	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
 	virtq_push(&f->q, &f->e, 0);
 	assert_false(virtq_should_notify(&f->q)); /* 2 -> 3: not asked for */
+}
+
+/*
+ * Kick suppression (s2.7.10): while the device drains the ring avail_event
+ * stays behind, so the driver adding more does not kick; only an empty ring
+ * asks for a kick at the next buffer.
+ */
+static void test_split_kick_suppression(void **state)
+{
+	struct fx *f = *state;
+
+	init_split(f, true);
+	for (int i = 0; i < 3; i++) {
+		set_desc(f, DESC, i, DATA, 4, 0, 0);
+		offer(f, i);
+	}
+	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
+	assert_int_equal(get_le16(gp(f, USED + 4 + 8 * QSZ)), 0); /* still draining: no kick wanted */
+	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
+	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
+	assert_int_equal(get_le16(gp(f, USED + 4 + 8 * QSZ)), 0);
+	assert_int_equal(virtq_pop(&f->q, &f->e), 0);
+	assert_int_equal(get_le16(gp(f, USED + 4 + 8 * QSZ)), 3); /* empty: kick me at buffer 3 */
+	/* a buffer added before the device looked again is found without a kick */
+	set_desc(f, DESC, 3, DATA, 4, 0, 0);
+	offer(f, 3);
+	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
+	assert_int_equal(virtq_pop(&f->q, &f->e), 0);
+	assert_int_equal(get_le16(gp(f, USED + 4 + 8 * QSZ)), 4);
 }
 
 static void test_split_indirect(void **state)
@@ -336,6 +366,92 @@ static void test_packed_ring(void **state)
 	assert_true(virtq_should_notify(&f->q));
 }
 
+/* The driver's event suppression structure (s2.8.10): flags, and off_wrap for RING_EVENT_FLAGS_DESC. */
+static void driver_event(struct fx *f, uint16_t pos, bool wrap, uint16_t flags)
+{
+	put_le16(gp(f, AVAIL), (uint16_t)(pos | (wrap ? 0x8000 : 0)));
+	put_le16(gp(f, AVAIL + 2), flags);
+}
+
+/*
+ * Packed ring with VIRTIO_F_EVENT_IDX (s2.8.10, s2.8.14): the device asks for
+ * kicks with off_wrap + RING_EVENT_FLAGS_DESC only once its ring is empty, and
+ * interrupts only when the used descriptor the driver named was written.
+ */
+static void test_packed_event_idx(void **state)
+{
+	struct fx *f = *state;
+	uint64_t addr[1] = { DATA };
+	uint32_t len[1] = { 16 };
+	uint16_t flags[1] = { VIRTQ_DESC_F_WRITE };
+
+	memset(gp(f, DESC), 0, 16 * QSZ);
+	memset(gp(f, AVAIL), 0, 4);
+	memset(gp(f, USED), 0, 4);
+	assert_int_equal(virtq_init(&f->q, &f->mem, QSZ, true, true, false, DESC, AVAIL, USED), 0);
+	f->next = 0;
+	f->wrap = true;
+	/* device event: DESC mode, a kick at position 0 of lap 1 */
+	assert_int_equal(get_le16(gp(f, USED + 2)), 2);
+	assert_int_equal(get_le16(gp(f, USED)), 0x8000);
+	packed_offer(f, addr, len, flags, 1, 0);
+	packed_offer(f, addr, len, flags, 1, 1);
+	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
+	assert_int_equal(get_le16(gp(f, USED)), 0x8000); /* draining: stale, no kicks wanted */
+	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
+	assert_int_equal(virtq_pop(&f->q, &f->e), 0);
+	assert_int_equal(get_le16(gp(f, USED)), 0x8000 | 2); /* empty: kick at position 2 */
+	assert_int_equal(get_le16(gp(f, USED + 2)), 2);
+
+	/* interrupts: the driver wants one when the used descriptor at position 1 is written */
+	driver_event(f, 1, true, 2);
+	virtq_push(&f->q, &f->e, 1); /* position 0 */
+	assert_true(virtq_should_notify(&f->q)); /* the first check always interrupts */
+	virtq_push(&f->q, &f->e, 1); /* position 1: asked for */
+	assert_true(virtq_should_notify(&f->q));
+	packed_offer(f, addr, len, flags, 1, 2);
+	packed_offer(f, addr, len, flags, 1, 3);
+	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
+	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
+	virtq_push(&f->q, &f->e, 1); /* position 2: the driver still points at 1 */
+	assert_false(virtq_should_notify(&f->q));
+	driver_event(f, 3, true, 2);
+	virtq_push(&f->q, &f->e, 1); /* position 3 */
+	assert_true(virtq_should_notify(&f->q));
+	assert_false(virtq_should_notify(&f->q)); /* nothing new */
+
+	/* around the ring several times: asked for the next position or one already passed */
+	for (int n = 0; n < 40; n++) {
+		bool ask = n % 2 == 0;
+		uint16_t pos = f->q.next_used;
+		bool wrap = f->q.used_wrap;
+
+		packed_offer(f, addr, len, flags, 1, (uint16_t)n);
+		assert_int_equal(virtq_pop(&f->q, &f->e), 1);
+		if (!ask) {
+			/* the position just before ours, possibly in the previous lap */
+			if (pos == 0) {
+				pos = QSZ - 1;
+				wrap = !wrap;
+			} else {
+				pos--;
+			}
+		}
+		driver_event(f, pos, wrap, 2);
+		virtq_push(&f->q, &f->e, 1);
+		assert_int_equal(virtq_should_notify(&f->q), ask);
+	}
+	/* RING_EVENT_FLAGS_DISABLE: never; ENABLE: after anything used */
+	driver_event(f, 0, true, 1);
+	packed_offer(f, addr, len, flags, 1, 99);
+	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
+	virtq_push(&f->q, &f->e, 1);
+	assert_false(virtq_should_notify(&f->q));
+	driver_event(f, 0, true, 0);
+	assert_true(virtq_should_notify(&f->q));
+	assert_int_equal(f->q.errors, 0);
+}
+
 static void test_packed_indirect_and_malformed(void **state)
 {
 	struct fx *f = *state;
@@ -387,6 +503,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_split_indirect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_split_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_packed_ring, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_packed_event_idx, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_split_kick_suppression, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_packed_indirect_and_malformed, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("virtqueue", tests, NULL, NULL);
