@@ -106,8 +106,6 @@ int virtq_init(struct virtq *q, const struct guest_mem *mem, uint16_t size, bool
 	q->driver_gpa = driver;
 	q->device_gpa = device;
 	q->avail_wrap = q->used_wrap = true; /* s2.8.1: wrap counters start at 1 */
-	if (packed && event_idx)
-		packed_publish_event(q); /* until the first empty ring: a kick at the very first buffer */
 	/* Last, and released: a backend thread that sees ready sees the whole queue. */
 	__atomic_store_n(&q->ready, true, __ATOMIC_RELEASE);
 	return 0;
