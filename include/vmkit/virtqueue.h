@@ -45,7 +45,10 @@ struct virtq {
 	uint16_t next_used;
 	bool used_wrap;
 
-	/* notification suppression bookkeeping */
+	/*
+	 * notification suppression bookkeeping: split, used_idx at the last
+	 * interrupt decision; packed, descriptors used since then (capped at size)
+	 */
 	uint16_t signalled_used;
 	bool signalled_valid;
 
@@ -74,6 +77,9 @@ void virtq_reset(struct virtq *q);
 /*
  * Take the next available buffer. Returns 1 with *e filled, 0 when the ring is
  * empty, -EINVAL when the driver supplied a malformed chain (q->errors++).
+ * With EVENT_IDX, a pop that finds the ring empty asks the driver to kick at
+ * the next buffer (avail_event / the device event's off_wrap); until then the
+ * driver does not kick, so callers pop until 0 before waiting for a kick.
  */
 int virtq_pop(struct virtq *q, struct virtq_elem *e);
 
