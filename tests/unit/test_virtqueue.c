@@ -142,15 +142,21 @@ static void test_split_wraparound(void **state)
 	assert_int_equal(f->q.errors, 0);
 }
 
+/* Offer n one-descriptor buffers (descriptors 0..n-1, 4 bytes each) on the split ring. */
+static void offer_simple(struct fx *f, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		set_desc(f, DESC, (uint16_t)i, DATA, 4, 0, 0);
+		offer(f, (uint16_t)i);
+	}
+}
+
 static void test_split_event_idx(void **state)
 {
 	struct fx *f = *state;
 
 	init_split(f, true);
-	for (int i = 0; i < 3; i++) {
-		set_desc(f, DESC, i, DATA, 4, 0, 0);
-		offer(f, i);
-	}
+	offer_simple(f, 3);
 	put_le16(gp(f, AVAIL + 4 + 2 * QSZ), 1); /* used_event: interrupt after the 2nd buffer */
 	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
 	virtq_push(&f->q, &f->e, 0);
@@ -173,10 +179,7 @@ static void test_split_kick_suppression(void **state)
 	struct fx *f = *state;
 
 	init_split(f, true);
-	for (int i = 0; i < 3; i++) {
-		set_desc(f, DESC, i, DATA, 4, 0, 0);
-		offer(f, i);
-	}
+	offer_simple(f, 3);
 	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
 	assert_int_equal(get_le16(gp(f, USED + 4 + 8 * QSZ)), 0); /* still draining: no kick wanted */
 	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
