@@ -28,7 +28,7 @@ struct vcpu {
 	pthread_t thread;
 	bool thread_started;
 	/*
-	 * Exits to user space, by reason, and the busiest I/O addresses (for
+	 * Exits to user space, by reason, and per address for the first VCPU_EXIT_SPOTS I/O addresses seen (for
 	 * VMKIT_LOG=debug at exit): each one is a full round trip through
 	 * the kernel, the first thing to look at when a device is slow.
 	 */
