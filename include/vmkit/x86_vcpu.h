@@ -19,6 +19,15 @@
  */
 int x86_cpuid_setup(struct kvm_vcpu *v, const struct kvm_cpuid2 *supported, unsigned int nr_cpus);
 
+/*
+ * Offer the LAPIC's TSC-deadline timer mode (CPUID.01H:ECX[24]). KVM emulates
+ * it in its in-kernel LAPIC (KVM_CAP_TSC_DEADLINE_TIMER) but, before Linux
+ * 6.14, leaves it out of KVM_GET_SUPPORTED_CPUID (api.rst, "Known KVM API
+ * problems", local APIC features). Without it a Linux guest programs its
+ * timer in the one-shot count-down mode, which it first calibrates at boot.
+ */
+void x86_cpuid_add_tsc_deadline(struct kvm_cpuid2 *supported);
+
 /* Power-on state common to all vCPUs: MSRs, FPU, LINT0=ExtINT, LINT1=NMI. */
 int x86_vcpu_init(struct kvm_vcpu *v);
 

@@ -583,6 +583,9 @@ static int build_vcpus(struct vm *vm, const struct boot_result *br, char *err, s
 		snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-r));
 		return r;
 	}
+	/* vmkit always uses KVM's in-kernel LAPIC, which is what the capability is about. */
+	if (kvm_check_extension(&vm->kvm, KVM_CAP_TSC_DEADLINE_TIMER) > 0)
+		x86_cpuid_add_tsc_deadline(cpuid);
 	vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus) {
 		r = -ENOMEM;

@@ -64,6 +64,11 @@ def test_boots_to_init_and_powers_off(results, native, name, cpus):
     # CPUID hypervisor leaves: the guest recognises KVM and uses kvmclock
     assert "Hypervisor detected: KVM" in out, out[-3000:]
     assert "Switched to clocksource kvm-clock" in out, out[-3000:]
+    # the in-kernel LAPIC's x2APIC and TSC-deadline modes (the latter vmkit adds: KVM leaves it out of
+    # KVM_GET_SUPPORTED_CPUID before Linux 6.14)
+    m = re.search(r"VMKIT-CHECK cpu_flags=(\S*)", out)
+    assert m, out[-3000:]
+    assert {"x2apic", "tsc_deadline_timer", "hypervisor"} <= set(m.group(1).split(",")), m.group(0)
     assert status == 0, f"poweroff should end vmkit with status 0, got {status}:\n{out[-2000:]}"
 
 

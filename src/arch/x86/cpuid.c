@@ -12,6 +12,7 @@
 
 #include "vmkit/x86_vcpu.h"
 
+#define CPUID_1_ECX_TSC_DEADLINE (1U << 24)
 #define CPUID_1_ECX_HYPERVISOR (1U << 31)
 #define CPUID_1_EDX_HTT (1U << 28)
 #define KVM_SIGNATURE_LEAF 0x40000000U
@@ -79,6 +80,13 @@ static void fix_entry(struct kvm_cpuid_entry2 *e, unsigned int apic_id, unsigned
 		e->edx = 0x0000004d; /* "M\0\0\0" */
 		break;
 	}
+}
+
+void x86_cpuid_add_tsc_deadline(struct kvm_cpuid2 *supported)
+{
+	for (unsigned int i = 0; i < supported->nent; i++)
+		if (supported->entries[i].function == 1)
+			supported->entries[i].ecx |= CPUID_1_ECX_TSC_DEADLINE;
 }
 
 int x86_cpuid_setup(struct kvm_vcpu *v, const struct kvm_cpuid2 *supported, unsigned int nr_cpus)
