@@ -90,8 +90,9 @@ int disk_submit(struct disk *d, struct disk_req **reqs, unsigned int n);
  * finished inline during disk_submit) on the caller's thread, saving a thread
  * hop. Call it holding none of the locks the completion callback takes. The
  * completion thread delivers them anyway; a no-op for the thread pool.
+ * Returns the number of requests it completed.
  */
-void disk_poll(struct disk *d);
+unsigned int disk_poll(struct disk *d);
 
 /* Image size in bytes. */
 uint64_t disk_size(const struct disk *d);

@@ -38,6 +38,13 @@ struct virtio_blk_config {
 	 * NULL when kicks may arrive on any thread (unit tests, fuzzing).
 	 */
 	struct event_loop *loop;
+	/*
+	 * With a loop: after serving its queues the loop keeps polling them for
+	 * up to this long (adaptive, see event_loop_add_poller) with the guest's
+	 * kicks suppressed, so a busy guest adds requests without VM exits.
+	 * 0: no polling (every new batch is announced by a kick).
+	 */
+	unsigned int poll_us;
 };
 
 struct virtio_blk_stats {

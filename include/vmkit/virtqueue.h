@@ -53,6 +53,12 @@ struct virtq {
 	bool signalled_valid;
 
 	uint64_t errors; /* malformed chains seen */
+	/*
+	 * While the device polls the ring itself (event_loop pollers), an empty
+	 * pop leaves the kick request where it was, so the driver keeps not
+	 * kicking; the pop after clearing this asks for the next kick again.
+	 */
+	bool polling;
 };
 
 struct virtq_elem {

@@ -41,7 +41,12 @@ struct vm_disk_config {
 	bool direct;         /* cache=none: O_DIRECT */
 	unsigned int queues; /* 0: one per vCPU, up to VM_MAX_DISK_QUEUES */
 	enum vm_disk_aio aio;
+	bool poll_set;        /* ,poll=US given; otherwise VM_DISK_POLL_US_DEFAULT */
+	unsigned int poll_us; /* 0: no polling */
 };
+
+#define VM_DISK_POLL_US_DEFAULT 100
+#define VM_DISK_POLL_US_MAX 10000
 
 /* --net user[,hostfwd=...][,mac=MAC] | tap=IFNAME[,mac=MAC][,queues=N] */
 struct vm_net_config {

@@ -402,14 +402,15 @@ static void uring_submit_locked(struct disk *d)
  * 5.12+) is queued again for the reaper: read/write/fsync/fallocate of the
  * same range are idempotent.
  */
-static void uring_reap(struct disk *d, bool wait_lock)
+static unsigned int uring_reap(struct disk *d, bool wait_lock)
 {
 	struct disk_req *done[REAP_BATCH];
+	unsigned int total = 0;
 
 	if (wait_lock)
 		pthread_mutex_lock(&d->cq_lock);
 	else if (pthread_mutex_trylock(&d->cq_lock))
-		return;
+		return 0;
 	for (;;) {
 		struct io_uring_cqe *cqe;
 		struct disk_req *again = NULL;
@@ -463,9 +464,11 @@ static void uring_reap(struct disk *d, bool wait_lock)
 		if (n) {
 			d->complete(d->opaque, done, n);
 			finished(d, n);
+			total += n;
 		}
 	}
 	pthread_mutex_unlock(&d->cq_lock);
+	return total;
 }
 
 static void *reaper_main(void *arg)
@@ -600,16 +603,22 @@ out:
 	return r;
 }
 
-void disk_poll(struct disk *d)
+unsigned int disk_poll(struct disk *d)
 {
 #ifdef VMKIT_HAVE_LIBURING
+	unsigned int n;
+
 	if (!d->uring)
-		return;
-	uring_reap(d, false);
+		return 0;
+	n = uring_reap(d, false);
 	pthread_mutex_lock(&d->lock);
 	if (d->rearm || d->head)
 		uring_submit_locked(d);
 	pthread_mutex_unlock(&d->lock);
+	return n;
+#else
+	(void)d;
+	return 0;
 #endif
 }
 

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include "vmkit/event.h"
 #include "vmkit/log.h"
 #include "vmkit/util.h"
 #include "vmkit/virtio_blk.h"
@@ -100,9 +101,14 @@ struct virtio_blk {
 	struct virtio_dev *vdev; /* set at activation / first kick */
 	uint64_t requests, errors, bad; /* atomics */
 	struct blk_queue *queues[VIRTIO_BLK_MAX_QUEUES];
+	struct event_loop *loop; /* polled by it (poll_us) */
+	pthread_t loop_thread;   /* the polling loop's thread, once it has polled */
+	bool loop_thread_known;
 };
 
 static void blk_complete(void *opaque, struct disk_req **reqs, unsigned int n);
+static bool blk_poll(void *opaque);
+static bool blk_poll_end(void *opaque);
 
 struct virtio_blk *virtio_blk_create(const struct virtio_blk_config *cfg, char *err, size_t errlen)
 {
@@ -150,6 +156,14 @@ struct virtio_blk *virtio_blk_create(const struct virtio_blk_config *cfg, char *
 	if (size % SECTOR)
 		log_warn("disk %s: size is not a multiple of 512; the tail is not visible", cfg->path);
 	b->sectors = size / SECTOR;
+	if (cfg->loop && cfg->poll_us) {
+		if (event_loop_add_poller(cfg->loop, (uint64_t)cfg->poll_us * 1000, blk_poll, blk_poll_end, b)) {
+			snprintf(err, errlen, "out of memory");
+			disk_close(b->disk);
+			goto fail;
+		}
+		b->loop = cfg->loop;
+	}
 	b->readonly = cfg->readonly;
 	snprintf(b->serial, sizeof(b->serial), "%s", cfg->serial ? cfg->serial : "");
 	b->ops = virtio_blk_ops;
@@ -473,11 +487,12 @@ static void submit_locked(struct blk_queue *q, struct disk_req **batch, unsigned
 	}
 }
 
-static void serve_locked(struct virtio_blk *b, struct virtio_dev *vdev, struct blk_queue *q)
+/* Pop and start every request there is; returns how many were popped. */
+static unsigned int serve_locked(struct virtio_blk *b, struct virtio_dev *vdev, struct blk_queue *q)
 {
 	struct virtq *vq = &vdev->vq[q->index];
 	struct disk_req *batch[SUBMIT_BATCH];
-	unsigned int nb = 0;
+	unsigned int nb = 0, popped = 0;
 	int rc;
 
 	while ((rc = virtq_pop(vq, &q->elem)) > 0) {
@@ -485,6 +500,8 @@ static void serve_locked(struct virtio_blk *b, struct virtio_dev *vdev, struct b
 		struct blk_req *r = req_get(q);
 		uint8_t status;
 		bool bad;
+
+		popped++;
 
 		if (!r) {
 			/* Out of host memory: fail this one request, not the device. */
@@ -540,6 +557,48 @@ static void serve_locked(struct virtio_blk *b, struct virtio_dev *vdev, struct b
 	if (rc < 0)
 		virtio_dev_needs_reset(vdev);
 	virtio_dev_notify_queue(vdev, q->index);
+	return popped;
+}
+
+/* Serve every queue, leaving kicks suppressed (polling) or asking for them again. */
+static bool serve_all(struct virtio_blk *b, bool polling)
+{
+	struct virtio_dev *vdev = __atomic_load_n(&b->vdev, __ATOMIC_ACQUIRE);
+	unsigned int n = 0;
+
+	if (!b->loop_thread_known) {
+		b->loop_thread = pthread_self();
+		b->loop_thread_known = true;
+	}
+	if (!vdev)
+		return false;
+	for (unsigned int i = 0; i < b->num_queues; i++) {
+		struct blk_queue *q = b->queues[i];
+
+		pthread_mutex_lock(&q->lock);
+		if (!q->stopped) {
+			vdev->vq[i].polling = polling;
+			n += serve_locked(b, vdev, q);
+		}
+		pthread_mutex_unlock(&q->lock);
+	}
+	return n + disk_poll(b->disk) > 0;
+}
+
+/* event_loop poller: take what the guest added since (its kicks stay suppressed). */
+static bool blk_poll(void *opaque)
+{
+	return serve_all(opaque, true);
+}
+
+/*
+ * The loop stops polling and will sleep: ask for kicks again. The pop that
+ * publishes the request looks at the ring once more (virtq_pop), so a
+ * request added just before is served here rather than lost.
+ */
+static bool blk_poll_end(void *opaque)
+{
+	return serve_all(opaque, false);
 }
 
 static void blk_queue_notify(void *impl, struct virtio_dev *vdev, unsigned int qi)
@@ -556,8 +615,15 @@ static void blk_queue_notify(void *impl, struct virtio_dev *vdev, unsigned int q
 	if (__atomic_load_n(&b->vdev, __ATOMIC_ACQUIRE) != vdev)
 		__atomic_store_n(&b->vdev, vdev, __ATOMIC_RELEASE);
 	pthread_mutex_lock(&q->lock);
-	if (!q->stopped)
+	if (!q->stopped) {
+		/*
+		 * On the polling loop's thread, keep kicks suppressed: the loop
+		 * polls the queue next and asks for kicks again before it sleeps.
+		 * Anywhere else (a vCPU thread), ask for the next kick as usual.
+		 */
+		vdev->vq[qi].polling = b->loop_thread_known && pthread_equal(b->loop_thread, pthread_self());
 		serve_locked(b, vdev, q);
+	}
 	pthread_mutex_unlock(&q->lock);
 	/* Requests that completed inline finish here, without waking the completion thread. */
 	disk_poll(b->disk);
@@ -596,6 +662,8 @@ static void blk_destroy(void *impl)
 {
 	struct virtio_blk *b = impl;
 
+	if (b->loop)
+		event_loop_del_poller(b->loop, b); /* the loop no longer runs (owner contract) */
 	disk_close(b->disk); /* drains first */
 	log_debug("virtio-blk: %llu requests, %llu failed, %llu malformed",
 		  (unsigned long long)b->requests, (unsigned long long)b->errors, (unsigned long long)b->bad);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "vmkit/event.h"
+#include "vmkit/util.h"
 
 struct event_handler {
 	int fd;
@@ -15,9 +16,20 @@ struct event_handler {
 	struct event_handler *next;
 };
 
+struct event_poller {
+	uint64_t max_ns;
+	event_poll_fn *poll, *end;
+	void *opaque;
+	struct event_poller *next;
+};
+
+#define POLL_START_NS 4000
+
 int event_loop_init(struct event_loop *l)
 {
 	l->handlers = NULL;
+	l->pollers = NULL;
+	l->poll_max_ns = l->poll_ns = 0;
 	atomic_store(&l->stop, false);
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (l->epfd < 0)
@@ -44,6 +56,11 @@ void event_loop_destroy(struct event_loop *l)
 		struct event_handler *h = l->handlers;
 		l->handlers = h->next;
 		free(h);
+	}
+	while (l->pollers) {
+		struct event_poller *p = l->pollers;
+		l->pollers = p->next;
+		free(p);
 	}
 	close(l->wake_fd);
 	close(l->epfd);
@@ -112,16 +129,107 @@ int event_loop_del(struct event_loop *l, int fd)
 	return 0;
 }
 
+int event_loop_add_poller(struct event_loop *l, uint64_t max_ns, event_poll_fn *poll, event_poll_fn *end,
+			  void *opaque)
+{
+	struct event_poller *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	p->max_ns = max_ns;
+	p->poll = poll;
+	p->end = end;
+	p->opaque = opaque;
+	p->next = l->pollers;
+	l->pollers = p;
+	l->poll_max_ns = MAX(l->poll_max_ns, max_ns);
+	return 0;
+}
+
+int event_loop_del_poller(struct event_loop *l, void *opaque)
+{
+	struct event_poller **pp;
+
+	for (pp = &l->pollers; *pp; pp = &(*pp)->next) {
+		if ((*pp)->opaque == opaque) {
+			struct event_poller *p = *pp;
+			*pp = p->next;
+			free(p);
+			l->poll_max_ns = 0;
+			for (p = l->pollers; p; p = p->next)
+				l->poll_max_ns = MAX(l->poll_max_ns, p->max_ns);
+			l->poll_ns = MIN(l->poll_ns, l->poll_max_ns);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/*
+ * Poll for up to l->poll_ns, then end polling. Returns the number of ready
+ * events found in evs (0 if the loop should go to sleep), or -1 when a
+ * poller had work at its end() and the loop must look again before sleeping.
+ */
+static int poll_then_end(struct event_loop *l, struct epoll_event *evs, int max)
+{
+	uint64_t start = now_ns();
+	bool work = false;
+	int n = 0;
+
+	while (l->poll_ns && !atomic_load(&l->stop)) {
+		bool progress = false;
+
+		for (struct event_poller *p = l->pollers; p; p = p->next)
+			progress |= p->poll(p->opaque);
+		n = epoll_wait(l->epfd, evs, max, 0);
+		if (n > 0)
+			break;
+		if (progress)
+			start = now_ns();
+		else if (now_ns() - start >= l->poll_ns)
+			break;
+	}
+	if (n > 0)
+		return n; /* not going to sleep: polling goes on after these events */
+	for (struct event_poller *p = l->pollers; p; p = p->next)
+		work |= p->end(p->opaque);
+	return work ? -1 : 0;
+}
+
+/* Adapt the window to how long the loop slept (see event.h). */
+static void poll_adapt(struct event_loop *l, uint64_t slept_ns)
+{
+	if (!l->poll_max_ns)
+		return;
+	if (slept_ns <= l->poll_max_ns)
+		l->poll_ns = MIN(l->poll_max_ns, l->poll_ns ? l->poll_ns * 2 : POLL_START_NS);
+	else
+		l->poll_ns = l->poll_ns > POLL_START_NS ? l->poll_ns / 2 : 0;
+}
+
 int event_loop_run(struct event_loop *l)
 {
 	struct epoll_event evs[16];
 
 	while (!atomic_load(&l->stop)) {
-		int n = epoll_wait(l->epfd, evs, 16, -1);
-		if (n < 0) {
-			if (errno == EINTR)
+		int n = 0;
+
+		if (l->pollers) {
+			n = poll_then_end(l, evs, 16);
+			if (n < 0)
 				continue;
-			return -errno;
+		}
+		if (n == 0) {
+			uint64_t t0 = l->pollers ? now_ns() : 0;
+
+			n = epoll_wait(l->epfd, evs, 16, -1);
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				return -errno;
+			}
+			if (l->pollers)
+				poll_adapt(l, now_ns() - t0);
 		}
 		for (int i = 0; i < n && !atomic_load(&l->stop); i++) {
 			struct event_handler *h = evs[i].data.ptr;

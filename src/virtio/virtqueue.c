@@ -197,7 +197,7 @@ static int split_pop(struct virtq *q, struct virtq_elem *e)
 	if (!avail || !table)
 		return -EINVAL;
 	avail_idx = load16(avail + 2);
-	if (avail_idx == q->last_avail && q->event_idx) {
+	if (avail_idx == q->last_avail && q->event_idx && !q->polling) {
 		/*
 		 * Empty: only now ask for a kick at the next buffer (avail_event,
 		 * s2.7.10). While the device is still draining, the stale value
@@ -257,7 +257,7 @@ static int packed_pop(struct virtq *q, struct virtq_elem *e)
 	if (!ring)
 		return -EINVAL;
 	flags = load16(ring + 16ULL * idx + 14);
-	if (!packed_avail(flags, wrap) && q->event_idx) {
+	if (!packed_avail(flags, wrap) && q->event_idx && !q->polling) {
 		/*
 		 * Empty: ask for a kick once the driver makes the descriptor at
 		 * our position available (s2.8.10, s2.8.14: off_wrap with

@@ -31,13 +31,17 @@ const char run_usage[] =
 	"                        virtio puts the terminal on a virtio-console (Linux\n"
 	"                        hvc0, console=hvc0) instead of COM1\n"
 	"      --disk PATH[,readonly][,serial=ID][,transport=pci|mmio][,queues=N]\n"
-	"            [,cache=MODE][,aio=ENGINE]\n"
+	"            [,cache=MODE][,aio=ENGINE][,poll=US]\n"
 	"                        a raw disk image as a virtio-blk device (repeatable,\n"
 	"                        up to 4); the image is locked against a second writer.\n"
 	"                        queues: request queues, 1-16 (default: one per vCPU,\n"
 	"                        up to 16); cache: writeback (default, host page\n"
 	"                        cache) or none (O_DIRECT); aio: io_uring (default\n"
-	"                        when available) or threads (a thread pool)\n"
+	"                        when available) or threads (a thread pool); poll:\n"
+	"                        how long the I/O thread may keep polling the queues\n"
+	"                        for new requests instead of waiting for the guest's\n"
+	"                        kick, adaptive up to US microseconds (default 100;\n"
+	"                        0 turns it off)\n"
 	"      --rng             a virtio-rng entropy device fed from getrandom(2)\n"
 	"      --net user[,hostfwd=tcp:[HOSTADDR]:HOSTPORT-:GUESTPORT][,mac=MAC]\n"
 	"            [,transport=pci|mmio]\n"
@@ -180,7 +184,7 @@ enum virtio_transport vm_config_transport(const struct vm_config *c, enum virtio
 	return c->virtio_transport != VIRTIO_TRANSPORT_DEFAULT ? c->virtio_transport : VIRTIO_TRANSPORT_PCI;
 }
 
-/* PATH[,readonly][,serial=ID][,transport=pci|mmio][,queues=N][,cache=none|writeback][,aio=io_uring|threads] */
+/* PATH[,readonly][,serial=ID][,transport=pci|mmio][,queues=N][,cache=none|writeback][,aio=io_uring|threads][,poll=US] */
 static int parse_disk(const char *arg, struct vm_config *c, char *err, size_t errlen)
 {
 	struct vm_disk_config *d;
@@ -223,6 +227,19 @@ static int parse_disk(const char *arg, struct vm_config *c, char *err, size_t er
 				return -EINVAL;
 			}
 			d->queues = (unsigned int)q;
+		} else if (len > 5 && !strncmp(o, "poll=", 5)) {
+			char num[8] = { 0 }, *e;
+			unsigned long us;
+
+			memcpy(num, o + 5, MIN(len - 5, sizeof(num) - 1));
+			us = strtoul(num, &e, 10);
+			if (len - 5 >= sizeof(num) || *e || !num[0] || us > VM_DISK_POLL_US_MAX) {
+				snprintf(err, errlen, "invalid --disk poll '%.*s' (expected microseconds, 0-%d)",
+					 (int)(len - 5), o + 5, VM_DISK_POLL_US_MAX);
+				return -EINVAL;
+			}
+			d->poll_us = (unsigned int)us;
+			d->poll_set = true;
 		} else if (len == 10 && !strncmp(o, "cache=none", 10)) {
 			d->direct = true;
 		} else if (len == 15 && !strncmp(o, "cache=writeback", 15)) {
@@ -234,7 +251,7 @@ static int parse_disk(const char *arg, struct vm_config *c, char *err, size_t er
 		} else {
 			snprintf(err, errlen,
 				 "invalid --disk option '%.*s' (expected readonly, serial=ID (up to 20 bytes), "
-				 "transport=pci|mmio, queues=N, cache=none|writeback or aio=io_uring|threads)",
+				 "transport=pci|mmio, queues=N, cache=none|writeback, aio=io_uring|threads or poll=US)",
 				 (int)len, o);
 			return -EINVAL;
 		}

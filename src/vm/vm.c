@@ -319,6 +319,7 @@ static int build_virtio(struct vm *vm, char *err, size_t errlen)
 							  : DISK_AIO_AUTO,
 			/* Both transports serve kicks on the I/O thread: completions are reaped there. */
 			.loop = &vm->io.loop,
+			.poll_us = d->poll_set ? d->poll_us : VM_DISK_POLL_US_DEFAULT,
 		};
 		struct virtio_blk *blk = virtio_blk_create(&bc, err, errlen);
 		struct vm_dev_snapshot before;
