@@ -706,7 +706,7 @@ static void test_loop_reaps_without_a_thread(void **state)
  * avail_event it reads stays behind), and asks for kicks again before it
  * sleeps. A driver that kicks only when asked (s2.7.10, as Linux does) then
  * has every request served, and kicks for few of them when it adds them in
- * quick succession; without polling it kicks for every one.
+ * quick succession; without polling it kicks for nearly every one.
  */
 static unsigned int driver_kicks(struct fx *f, unsigned int poll_us)
 {
@@ -740,9 +740,10 @@ static void test_poll_suppresses_kicks(void **state)
 	assert_in_range(kicks, 1, 20);
 }
 
-static void test_no_poll_every_request_kicks(void **state)
+/* The control: without polling nearly every request needs a kick (a few are popped while still draining). */
+static void test_no_poll_nearly_every_request_kicks(void **state)
 {
-	assert_int_equal(driver_kicks(*state, 0), 40);
+	assert_in_range(driver_kicks(*state, 0), 25, 40);
 }
 
 static int use_uring(void **state)
@@ -808,7 +809,7 @@ int main(void)
 	{
 		const struct CMUnitTest poll_tests[] = {
 			cmocka_unit_test_setup_teardown(test_poll_suppresses_kicks, setup, teardown),
-			cmocka_unit_test_setup_teardown(test_no_poll_every_request_kicks, setup, teardown),
+			cmocka_unit_test_setup_teardown(test_no_poll_nearly_every_request_kicks, setup, teardown),
 		};
 
 		r |= cmocka_run_group_tests_name("virtio_blk polling", poll_tests, use_threads, NULL);
