@@ -152,7 +152,8 @@ def test_second_writer_is_refused(null_guest, tmp_path):
     assert p.stderr.strip().count("\n") == 0 and "in use by another process" in p.stderr, p.stderr
 
 
-@pytest.mark.parametrize("bad", ["x.img,queues=0", "x.img,queues=17", "x.img,cache=unsafe", "x.img,aio=posix"])
+@pytest.mark.parametrize("bad", ["x.img,queues=0", "x.img,queues=17", "x.img,cache=unsafe", "x.img,aio=posix",
+                                 "x.img,poll=-1", "x.img,poll=100000"])
 def test_bad_disk_options_are_usage_errors(bad):
     p = subprocess.run([VMKIT, "run", "--kernel", "k", "--disk", bad], capture_output=True, text=True, timeout=30)
     assert p.returncode == 2, p.stderr
