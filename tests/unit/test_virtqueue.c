@@ -381,6 +381,42 @@ static void driver_event(struct fx *f, uint16_t pos, bool wrap, uint16_t flags)
  * kicks with off_wrap + RING_EVENT_FLAGS_DESC only once its ring is empty, and
  * interrupts only when the used descriptor the driver named was written.
  */
+/* While the device polls (q.polling), an empty pop leaves the kick request behind, both layouts. */
+static void test_polling_pop_leaves_kicks_suppressed(void **state)
+{
+	struct fx *f = *state;
+	uint64_t addr[1] = { DATA };
+	uint32_t len[1] = { 16 };
+	uint16_t flags[1] = { VIRTQ_DESC_F_WRITE };
+
+	init_split(f, true);
+	offer_simple(f, 2);
+	f->q.polling = true;
+	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
+	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
+	assert_int_equal(virtq_pop(&f->q, &f->e), 0);
+	assert_int_equal(get_le16(gp(f, USED + 4 + 8 * QSZ)), 0); /* not asked: the driver does not kick */
+	f->q.polling = false;
+	assert_int_equal(virtq_pop(&f->q, &f->e), 0);
+	assert_int_equal(get_le16(gp(f, USED + 4 + 8 * QSZ)), 2); /* polling over: kick me at buffer 2 */
+
+	memset(gp(f, DESC), 0, 16 * QSZ);
+	memset(gp(f, AVAIL), 0, 4);
+	memset(gp(f, USED), 0, 4);
+	assert_int_equal(virtq_init(&f->q, &f->mem, QSZ, true, true, false, DESC, AVAIL, USED), 0);
+	f->next = 0;
+	f->wrap = true;
+	f->q.polling = true;
+	packed_offer(f, addr, len, flags, 1, 0);
+	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
+	assert_int_equal(virtq_pop(&f->q, &f->e), 0);
+	assert_int_equal(get_le16(gp(f, USED + 2)), 0); /* the device event untouched */
+	f->q.polling = false;
+	assert_int_equal(virtq_pop(&f->q, &f->e), 0);
+	assert_int_equal(get_le16(gp(f, USED + 2)), 2); /* DESC mode: a kick at position 1 */
+	assert_int_equal(get_le16(gp(f, USED)), 0x8000 | 1);
+}
+
 static void test_packed_event_idx(void **state)
 {
 	struct fx *f = *state;
@@ -509,6 +545,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_packed_ring, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_packed_event_idx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_split_kick_suppression, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_polling_pop_leaves_kicks_suppressed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_packed_indirect_and_malformed, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("virtqueue", tests, NULL, NULL);
