@@ -45,7 +45,7 @@ struct vm_disk_config {
 	unsigned int poll_us; /* 0: no polling */
 };
 
-#define VM_DISK_POLL_US_DEFAULT 100
+#define VM_DISK_POLL_US_DEFAULT 200
 #define VM_DISK_POLL_US_MAX 10000
 
 /* --net user[,hostfwd=...][,mac=MAC] | tap=IFNAME[,mac=MAC][,queues=N] */

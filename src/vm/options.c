@@ -40,7 +40,7 @@ const char run_usage[] =
 	"                        when available) or threads (a thread pool); poll:\n"
 	"                        how long the I/O thread may keep polling the queues\n"
 	"                        for new requests instead of waiting for the guest's\n"
-	"                        kick, adaptive up to US microseconds (default 100;\n"
+	"                        kick, adaptive up to US microseconds (default 200;\n"
 	"                        0 turns it off)\n"
 	"      --rng             a virtio-rng entropy device fed from getrandom(2)\n"
 	"      --net user[,hostfwd=tcp:[HOSTADDR]:HOSTPORT-:GUESTPORT][,mac=MAC]\n"
