@@ -112,7 +112,8 @@ static void send_pkt(struct fx *f, const struct virtio_vsock_hdr *h, const void 
 	uint64_t b = TXBUF + (uint64_t)(slot++ % 8) * 0x20000;
 
 	virtio_vsock_hdr_encode(h, f->d.ram + b);
-	memcpy(f->d.ram + b + 0x100, data, data_len);
+	if (data_len)
+		memcpy(f->d.ram + b + 0x100, data, data_len); /* data may be NULL then (memcpy's contract) */
 	struct vqd_seg s[2] = { { b, VIRTIO_VSOCK_HDR_SIZE, false }, { b + 0x100, data_len, false } };
 	vqd_add(&f->d, TX, s, data_len ? 2 : 1);
 	vqd_kick(&f->d, TX);
