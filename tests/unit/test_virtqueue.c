@@ -74,6 +74,17 @@ static void init_split(struct fx *f, bool event_idx)
 	assert_int_equal(virtq_init(&f->q, &f->mem, QSZ, false, event_idx, true, DESC, AVAIL, USED), 0);
 }
 
+/* A packed ring as a fresh driver sets it up: no descriptors, both event structures zero, wrap counter 1. */
+static void init_packed(struct fx *f, bool event_idx, bool indirect)
+{
+	memset(gp(f, DESC), 0, 16 * QSZ);
+	memset(gp(f, AVAIL), 0, 4);
+	memset(gp(f, USED), 0, 4);
+	assert_int_equal(virtq_init(&f->q, &f->mem, QSZ, true, event_idx, indirect, DESC, AVAIL, USED), 0);
+	f->next = 0;
+	f->wrap = true;
+}
+
 static void test_init_validates(void **state)
 {
 	struct fx *f = *state;
@@ -337,10 +348,7 @@ static void test_packed_ring(void **state)
 	uint32_t len[3] = { 16, 100, 4 };
 	uint16_t flags[3] = { 0, VIRTQ_DESC_F_WRITE, VIRTQ_DESC_F_WRITE };
 
-	memset(gp(f, DESC), 0, 16 * QSZ);
-	assert_int_equal(virtq_init(&f->q, &f->mem, QSZ, true, false, true, DESC, AVAIL, USED), 0);
-	f->next = 0;
-	f->wrap = true;
+	init_packed(f, false, true);
 	assert_int_equal(virtq_pop(&f->q, &f->e), 0);
 	/* 3-descriptor chains through an 8-entry ring: wraps several times */
 	for (uint16_t n = 0; n < 100; n++) {
@@ -400,12 +408,7 @@ static void test_polling_pop_leaves_kicks_suppressed(void **state)
 	assert_int_equal(virtq_pop(&f->q, &f->e), 0);
 	assert_int_equal(get_le16(gp(f, USED + 4 + 8 * QSZ)), 2); /* polling over: kick me at buffer 2 */
 
-	memset(gp(f, DESC), 0, 16 * QSZ);
-	memset(gp(f, AVAIL), 0, 4);
-	memset(gp(f, USED), 0, 4);
-	assert_int_equal(virtq_init(&f->q, &f->mem, QSZ, true, true, false, DESC, AVAIL, USED), 0);
-	f->next = 0;
-	f->wrap = true;
+	init_packed(f, true, false);
 	f->q.polling = true;
 	packed_offer(f, addr, len, flags, 1, 0);
 	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
@@ -424,12 +427,7 @@ static void test_packed_event_idx(void **state)
 	uint32_t len[1] = { 16 };
 	uint16_t flags[1] = { VIRTQ_DESC_F_WRITE };
 
-	memset(gp(f, DESC), 0, 16 * QSZ);
-	memset(gp(f, AVAIL), 0, 4);
-	memset(gp(f, USED), 0, 4);
-	assert_int_equal(virtq_init(&f->q, &f->mem, QSZ, true, true, false, DESC, AVAIL, USED), 0);
-	f->next = 0;
-	f->wrap = true;
+	init_packed(f, true, false);
 	/* the driver zeroed the device event: ENABLE, a kick for every buffer until the ring was seen empty */
 	assert_int_equal(virtq_pop(&f->q, &f->e), 0);
 	assert_int_equal(get_le16(gp(f, USED + 2)), 2); /* now DESC mode, a kick at position 0 of lap 1 */
@@ -499,10 +497,7 @@ static void test_packed_indirect_and_malformed(void **state)
 	uint32_t l[1] = { 32 };
 	uint16_t fl[1] = { VIRTQ_DESC_F_INDIRECT };
 
-	memset(gp(f, DESC), 0, 16 * QSZ);
-	assert_int_equal(virtq_init(&f->q, &f->mem, QSZ, true, false, true, DESC, AVAIL, USED), 0);
-	f->next = 0;
-	f->wrap = true;
+	init_packed(f, false, true);
 	/* packed indirect table: sequential entries, flags at offset 14 */
 	uint8_t *t = gp(f, INDIR);
 	memset(t, 0, 32);
