@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, STALL_RE
 
 MEMORY_MB = 512
 BOOT = ("{vmkit} run --kernel {kernel} --initrd {initrd} --memory %dM --cpus %d --console stdio "
@@ -82,14 +82,14 @@ def test_demo_types_commands_into_the_guest_shell(vmm):
     """make demo's guest shell, scripted: serial input reaches a real Linux shell."""
     env = dict(os.environ, VMKIT_DEMO_SCRIPT="echo $((6*7)) typed-into-guest; nproc")
     # The rig's nested-SVM flake (see conftest.Vmm.RIG_ATTEMPTS) can triple-fault
-    # the L2 guest (vmkit status 6): re-run then, in the rig only.
+    # the L2 guest (vmkit status 6) or stall it: re-run then, in the rig only.
     for _ in range(1 if vmm.native else vmm.RIG_ATTEMPTS):
         p = subprocess.run([os.path.join(ROOT, "scripts", "demo")], capture_output=True, text=True, env=env,
                            stdin=subprocess.DEVNULL, timeout=900)
         out = p.stdout + p.stderr
-        if p.returncode != 6:
+        if p.returncode != 6 and not re.search(STALL_RE, out):
             break
-        print("RIG-CRASH in the demo (nested SVM flake?), retrying")
+        print("RIG-CRASH or RIG-STALL in the demo (nested SVM flake?), retrying")
     assert "VMKIT-SHELL-READY" in out, out[-3000:]
     assert "42 typed-into-guest" in out, out[-3000:]  # computed by the guest's shell
     assert p.returncode == 0, f"status {p.returncode}:\n{out[-3000:]}"

@@ -1,0 +1,77 @@
+"""The scenario runner every rig test uses (conftest.scenario_script), run here
+as plain shell without a VM: time limits end a scenario with everything it
+started, a guest stall or crash is re-run while attempts remain, and the
+output judged is the last attempt's."""
+import os
+import subprocess
+import time
+
+from conftest import parse_scenarios, scenario_script
+
+STALL_LINE = "[  243.03] INFO: task swapper/0:1 blocked for more than 120 seconds."
+
+
+def run(scenarios, each=30, attempts=3):
+    start = time.monotonic()
+    p = subprocess.run(["sh", "-c", scenario_script(scenarios, each, attempts)], capture_output=True, text=True,
+                       timeout=120, stdin=subprocess.DEVNULL)
+    return parse_scenarios(p.stdout + p.stderr, scenarios), time.monotonic() - start
+
+
+def test_a_passing_scenario_keeps_its_output_and_status():
+    results, _ = run({"ok": "echo hello; echo err >&2; exit 3"})
+    status, out = results["ok"]
+    assert status == 3
+    assert "hello" in out and "err" in out
+    assert "RIG-" not in out and "KILLED" not in out
+
+
+def test_time_limit_kills_the_scenario_and_what_it_started(tmp_path):
+    pidfile = tmp_path / "child"
+    results, took = run({"slow": f"sleep 300 & echo $! > {pidfile}; wait"}, each=4)
+    status, out = results["slow"]
+    assert status == 137, out
+    assert "=== KILLED slow: time limit 4s" in out
+    assert took < 60
+    child = int(pidfile.read_text())
+    time.sleep(0.5)
+    assert not os.path.exists(f"/proc/{child}") or "Z" in open(f"/proc/{child}/stat").read().split()[2], \
+        "the scenario's child outlived it"
+
+
+def test_a_stall_is_killed_early_and_retried(tmp_path):
+    tries = tmp_path / "tries"
+    cmd = f"echo x >> {tries}; [ $(wc -l < {tries}) -ge 2 ] && {{ echo booted; exit 0; }}; echo '{STALL_LINE}'; sleep 300"
+    results, took = run({"flaky": cmd}, each=100)
+    status, out = results["flaky"]
+    assert status == 0, out
+    assert "=== RIG-STALL attempt 1" in out and "booted" in out
+    assert STALL_LINE not in out  # the judged output is the last attempt's
+    assert len(tries.read_text().split()) == 2
+    assert took < 60  # killed on the stall line, not at the 100 s limit
+
+
+def test_a_stall_on_every_attempt_fails_with_the_reason(tmp_path):
+    tries = tmp_path / "tries"
+    results, _ = run({"stuck": f"echo x >> {tries}; echo 'rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:'; "
+                               "sleep 300"}, each=100, attempts=2)
+    status, out = results["stuck"]
+    assert status == 137
+    assert "=== KILLED stuck: stall" in out
+    assert len(tries.read_text().split()) == 2
+
+
+def test_a_crash_is_retried_but_other_failures_are_not(tmp_path):
+    crash, fail = tmp_path / "crash", tmp_path / "fail"
+    results, _ = run({"crash": f"echo x >> {crash}; exit 6", "fail": f"echo x >> {fail}; exit 1"})
+    assert results["crash"][0] == 6 and "=== RIG-CRASH attempt 2" in results["crash"][1]
+    assert len(crash.read_text().split()) == 3
+    assert results["fail"][0] == 1
+    assert len(fail.read_text().split()) == 1
+
+
+def test_natively_nothing_is_retried(tmp_path):
+    tries = tmp_path / "tries"
+    results, _ = run({"once": f"echo x >> {tries}; exit 6"}, attempts=1)
+    assert results["once"][0] == 6
+    assert len(tries.read_text().split()) == 1
