@@ -53,9 +53,11 @@ class Vmm:
     # taking timer interrupts or IPIs and the L2 kernel reports an RCU stall or
     # a task blocked for 120 s. Measured with 2-vCPU boots of the same kernel in
     # one L1: QEMU as the L2 VMM stalled in 3 of 15, vmkit in 4 of 15, and the
-    # stalled vCPU threads were all inside L1's KVM_RUN. A scenario that crashes
-    # (status 6) or whose output shows such a stall is therefore re-run there,
-    # up to this many attempts; natively never.
+    # stalled vCPU threads were all inside L1's KVM_RUN. Early in boot such a
+    # stall is silent until the scenario's time limit. A scenario that crashes
+    # (status 6), whose output shows such a stall, or that is killed at its
+    # time limit is therefore re-run there, up to this many attempts, with a
+    # note of what the VMM's threads were doing; natively never.
     RIG_ATTEMPTS = 3
     RIG_BOOTS = 2
     RIG_BOOT_BUDGET = 300  # seconds for L1 to boot and start the batch
@@ -88,7 +90,8 @@ class Vmm:
         text = scenario_script({name: cmd.format(**paths) for name, cmd in scenarios.items()}, each, attempts)
         # The whole batch must outlive its scenarios: a slow machine (CI) may
         # use most of every scenario's budget, plus the rig's own boot.
-        timeout = max(timeout, self.RIG_BOOT_BUDGET + each * len(scenarios))
+        # Two re-runs at a time limit fit too.
+        timeout = max(timeout, self.RIG_BOOT_BUDGET + each * (len(scenarios) + 2))
         if self.native:
             p = subprocess.run(["sh", "-c", text], capture_output=True, text=True, timeout=timeout,
                                stdin=subprocess.DEVNULL)
@@ -117,8 +120,11 @@ STALL_RE = r"rcu: INFO: rcu_[a-z]+ detected stalls|rcu_[a-z]+ kthread starved|bl
 # Shell functions of every scenario batch. run_scenario NAME FUNC LIMIT ATTEMPTS
 # runs FUNC with its output in a file and a watcher beside it: the watcher
 # kills FUNC and every process it started when LIMIT seconds pass or the
-# output shows a guest stall; a crash (status 6) or a stall is re-run while
-# attempts remain. The output of the last attempt follows "=== SCENARIO".
+# output shows a guest stall, and notes what the VMM's threads are doing
+# every 10 s. A crash (status 6), a stall or a kill at a time limit (status
+# 137, the watcher's or the scenario's own `timeout -s KILL`: a stall before
+# the L2 kernel can report it is silent) is re-run while attempts remain.
+# The output of the last attempt follows "=== SCENARIO".
 SCENARIO_RUNNER = r"""
 scenario_dir=$(mktemp -d)
 trap 'rm -rf "$scenario_dir"' EXIT
@@ -126,18 +132,27 @@ kill_tree() {
     for c in $(pgrep -P "$1"); do kill_tree "$c"; done
     kill -KILL "$1" 2>/dev/null
 }
+vmm_threads() {
+    for c in $(pgrep -P "$1"); do vmm_threads "$c"; done
+    case $(cat "/proc/$1/comm" 2>/dev/null) in vmkit*|qemu-system*) ;; *) return ;; esac
+    for task in /proc/$1/task/*; do  # not $t: shell variables are global (the watcher counts in $t)
+        printf ' %s:%s(%s)' "$(cat "$task/comm")" "$(sed 's/.*) //' "$task/stat" | cut -d' ' -f1)" \
+            "$(cat "$task/wchan")"
+    done 2>/dev/null
+}
 watch_scenario() {
     t=0
     while kill -0 "$1" 2>/dev/null; do
         sleep 2; t=$((t + 2))
         if grep -qE '""" + STALL_RE + r"""' "$2"; then echo stall >"$2.why"; kill_tree "$1"; return; fi
+        [ $((t % 10)) -ne 0 ] || vmm_threads "$1" >"$2.threads"
         if [ $t -ge "$3" ]; then echo "time limit ${3}s" >"$2.why"; kill_tree "$1"; return; fi
     done
 }
 run_scenario() {
     echo "=== SCENARIO $1"; t0=$(date +%s); out=$scenario_dir/$1
     for attempt in $(seq "$4"); do
-        rm -f "$out.why"
+        rm -f "$out.why" "$out.threads"
         "$2" >"$out" 2>&1 </dev/null &
         pid=$!
         watch_scenario $pid "$out" "$3" &
@@ -145,17 +160,22 @@ run_scenario() {
         wait $pid; s=$?
         kill $watcher 2>/dev/null; wait $watcher 2>/dev/null
         why=$(cat "$out.why" 2>/dev/null)
+        threads=$(cat "$out.threads" 2>/dev/null)
         [ $attempt -lt "$4" ] || break
         if [ "$why" = stall ]; then
             echo "=== RIG-STALL attempt $attempt (the L2 kernel reported a stall: nested SVM flake?), retrying"
         elif [ $s -eq 6 ]; then
             echo "=== RIG-CRASH attempt $attempt (nested SVM flake?), retrying"
+        elif [ $s -eq 137 ]; then
+            echo "=== RIG-TIMEOUT attempt $attempt (killed at a time limit; a silent L2 stall looks the same;" \
+                "VMM threads at the last look:${threads:- none}), retrying"
         else
             break
         fi
     done
     cat "$out"
     [ -z "$why" ] || echo "=== KILLED $1: $why"
+    [ $s -ne 137 ] || echo "=== VMM threads at the last look:${threads:- none}"
     echo "=== ELAPSED $1 $(( $(date +%s) - t0 ))s of $3s"
     echo "=== STATUS $1 $s"
 }
@@ -186,7 +206,7 @@ def parse_scenarios(output, scenarios):
             results[current] = (int(m.group(2)), "\n".join(lines))
             current = None
             continue
-        if current and (line.startswith("=== RIG-CRASH") or line.startswith("=== RIG-STALL")):
+        if current and re.match(r"=== RIG-(CRASH|STALL|TIMEOUT) attempt", line):
             lines = [line]  # judge the last attempt; keep the note
             continue
         if current:

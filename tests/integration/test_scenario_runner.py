@@ -28,7 +28,7 @@ def test_a_passing_scenario_keeps_its_output_and_status():
 
 def test_time_limit_kills_the_scenario_and_what_it_started(tmp_path):
     pidfile = tmp_path / "child"
-    results, took = run({"slow": f"sleep 300 & echo $! > {pidfile}; wait"}, each=4)
+    results, took = run({"slow": f"sleep 300 & echo $! > {pidfile}; wait"}, each=4, attempts=1)
     status, out = results["slow"]
     assert status == 137, out
     assert "=== KILLED slow: time limit 4s" in out
@@ -75,3 +75,17 @@ def test_natively_nothing_is_retried(tmp_path):
     results, _ = run({"once": f"echo x >> {tries}; exit 6"}, attempts=1)
     assert results["once"][0] == 6
     assert len(tries.read_text().split()) == 1
+
+
+def test_a_kill_at_the_time_limit_is_retried_with_the_vmm_threads_noted(tmp_path):
+    fake_vmm = tmp_path / "vmkit"  # its threads are what the note shows
+    fake_vmm.write_bytes(open("/bin/sleep", "rb").read())
+    fake_vmm.chmod(0o755)
+    tries = tmp_path / "tries"
+    results, _ = run({"hang": f"echo x >> {tries}; {fake_vmm} 300"}, each=12, attempts=2)
+    status, out = results["hang"]
+    assert status == 137
+    assert len(tries.read_text().split()) == 2
+    assert "=== RIG-TIMEOUT attempt 1" in out and " vmkit:S(" in out, out
+    assert "=== KILLED hang: time limit 12s" in out
+    assert "=== VMM threads at the last look: vmkit:S(" in out, out
