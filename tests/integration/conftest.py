@@ -59,7 +59,7 @@ class Vmm:
     # time limit is therefore re-run there, up to this many attempts, with a
     # note of what the VMM's threads were doing; natively never.
     RIG_ATTEMPTS = 3
-    RIG_BOOTS = 2
+    RIG_BOOTS = 3  # L1 panicked in 6 of about 12 boots on one bad evening
     RIG_BOOT_BUDGET = 300  # seconds for L1 to boot and start the batch
 
     def run(self, scenarios, timeout=900, each=180, vmkit=VMKIT, files=None, rig_args=()):
@@ -99,7 +99,7 @@ class Vmm:
         # Rarely a vCPU thread gets stuck inside L1's KVM under TCG (soft lockup):
         # L1 then panics and tests/rig/run exits 125 without a status. That is the
         # rig's failure, not vmkit's: boot a fresh L1 and run the whole batch again
-        # (later scenarios may depend on earlier ones), once.
+        # (later scenarios may depend on earlier ones), up to RIG_BOOTS times.
         notes = ""
         for boot in range(1, self.RIG_BOOTS + 1):
             fargs = [a for name, src in files.items() for a in ("--file", f"{src}:files/{name}")]

@@ -82,14 +82,15 @@ def test_demo_types_commands_into_the_guest_shell(vmm):
     """make demo's guest shell, scripted: serial input reaches a real Linux shell."""
     env = dict(os.environ, VMKIT_DEMO_SCRIPT="echo $((6*7)) typed-into-guest; nproc")
     # The rig's nested-SVM flake (see conftest.Vmm.RIG_ATTEMPTS) can triple-fault
-    # the L2 guest (vmkit status 6) or stall it: re-run then, in the rig only.
+    # the L2 guest (vmkit status 6), stall it, or panic L1 itself (tests/rig/run
+    # status 125): re-run then, in the rig only.
     for _ in range(1 if vmm.native else vmm.RIG_ATTEMPTS):
         p = subprocess.run([os.path.join(ROOT, "scripts", "demo")], capture_output=True, text=True, env=env,
                            stdin=subprocess.DEVNULL, timeout=900)
         out = p.stdout + p.stderr
-        if p.returncode != 6 and not re.search(STALL_RE, out):
+        if p.returncode not in (6, 125) and not re.search(STALL_RE, out):
             break
-        print("RIG-CRASH or RIG-STALL in the demo (nested SVM flake?), retrying")
+        print(f"RIG-CRASH, RIG-STALL or an L1 panic in the demo (status {p.returncode}), retrying")
     assert "VMKIT-SHELL-READY" in out, out[-3000:]
     assert "42 typed-into-guest" in out, out[-3000:]  # computed by the guest's shell
     assert p.returncode == 0, f"status {p.returncode}:\n{out[-3000:]}"
@@ -99,9 +100,12 @@ def test_rig_passes_files_and_exit_status(tmp_path):
     """tests/rig/run: --file lands in L1, /dev/kvm works there, CMD's status comes back."""
     payload = tmp_path / "payload"
     payload.write_text("rig-payload-%d\n" % os.getpid())
-    p = subprocess.run([os.path.join(ROOT, "tests", "rig", "run"), "--timeout", "300", "--file",
-                        f"{payload}:sub/payload", "cat /rig/sub/payload; test -c /dev/kvm && echo kvm-ok; exit 7"],
-                       capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=400)
+    for _ in range(2):  # a second L1 boot after an L1 panic (status 125), the rig's flake
+        p = subprocess.run([os.path.join(ROOT, "tests", "rig", "run"), "--timeout", "300", "--file",
+                            f"{payload}:sub/payload", "cat /rig/sub/payload; test -c /dev/kvm && echo kvm-ok; exit 7"],
+                           capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=400)
+        if p.returncode != 125:
+            break
     assert f"rig-payload-{os.getpid()}" in p.stdout, p.stdout + p.stderr
     assert "kvm-ok" in p.stdout, p.stdout + p.stderr
     assert p.returncode == 7, p.stdout + p.stderr
