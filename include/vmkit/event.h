@@ -53,6 +53,27 @@ int event_loop_add_poller(struct event_loop *l, uint64_t max_ns, event_poll_fn *
 			  void *opaque);
 int event_loop_del_poller(struct event_loop *l, void *opaque);
 
+/*
+ * What waking a sleeping thread through an eventfd and epoll costs this host
+ * (half the median of 15 timed round trips between two threads; ~1-3 ms on
+ * a slow host, run once at start-up), or 0 if it could not be measured.
+ * Every guest kick the polling window saves would have cost at least one
+ * such wake-up, so the window is sized from it: event_auto_poll_us().
+ */
+uint64_t event_wake_cost_ns(void);
+/* The median of n samples (sorts them); 0 for none. */
+uint64_t event_wake_cost_median(uint64_t *samples, unsigned int n);
+/*
+ * The automatic maximum polling window for a host whose wake-up costs
+ * wake_ns: EVENT_AUTO_POLL_WAKES wake-ups' worth, within
+ * [EVENT_AUTO_POLL_MIN_US, EVENT_AUTO_POLL_MAX_US]; the minimum when the cost
+ * is unknown (0).
+ */
+#define EVENT_AUTO_POLL_WAKES 16
+#define EVENT_AUTO_POLL_MIN_US 16
+#define EVENT_AUTO_POLL_MAX_US 2000
+unsigned int event_auto_poll_us(uint64_t wake_ns);
+
 /* Dispatch until event_loop_stop(). Returns 0 or -errno. */
 int event_loop_run(struct event_loop *l);
 

@@ -41,11 +41,10 @@ struct vm_disk_config {
 	bool direct;         /* cache=none: O_DIRECT */
 	unsigned int queues; /* 0: one per vCPU, up to VM_MAX_DISK_QUEUES */
 	enum vm_disk_aio aio;
-	bool poll_set;        /* ,poll=US given; otherwise VM_DISK_POLL_US_DEFAULT */
+	bool poll_set;        /* ,poll=US given; otherwise (or ,poll=auto) sized from the host: event_auto_poll_us() */
 	unsigned int poll_us; /* 0: no polling */
 };
 
-#define VM_DISK_POLL_US_DEFAULT 200
 #define VM_DISK_POLL_US_MAX 10000
 
 /* --net user[,hostfwd=...][,mac=MAC] | tap=IFNAME[,mac=MAC][,queues=N] */

@@ -31,7 +31,7 @@ const char run_usage[] =
 	"                        virtio puts the terminal on a virtio-console (Linux\n"
 	"                        hvc0, console=hvc0) instead of COM1\n"
 	"      --disk PATH[,readonly][,serial=ID][,transport=pci|mmio][,queues=N]\n"
-	"            [,cache=MODE][,aio=ENGINE][,poll=US]\n"
+	"            [,cache=MODE][,aio=ENGINE][,poll=US|auto]\n"
 	"                        a raw disk image as a virtio-blk device (repeatable,\n"
 	"                        up to 4); the image is locked against a second writer.\n"
 	"                        queues: request queues, 1-16 (default: one per vCPU,\n"
@@ -40,8 +40,9 @@ const char run_usage[] =
 	"                        when available) or threads (a thread pool); poll:\n"
 	"                        how long the I/O thread may keep polling the queues\n"
 	"                        for new requests instead of waiting for the guest's\n"
-	"                        kick, adaptive up to US microseconds (default 200;\n"
-	"                        0 turns it off)\n"
+	"                        kick, adaptive up to US microseconds; auto (the\n"
+	"                        default) sizes it from what a thread wake-up costs\n"
+	"                        this host (16 of them, 16-2000 us); 0 turns it off\n"
 	"      --rng             a virtio-rng entropy device fed from getrandom(2)\n"
 	"      --net user[,hostfwd=tcp:[HOSTADDR]:HOSTPORT-:GUESTPORT][,mac=MAC]\n"
 	"            [,transport=pci|mmio]\n"
@@ -184,7 +185,7 @@ enum virtio_transport vm_config_transport(const struct vm_config *c, enum virtio
 	return c->virtio_transport != VIRTIO_TRANSPORT_DEFAULT ? c->virtio_transport : VIRTIO_TRANSPORT_PCI;
 }
 
-/* PATH[,readonly][,serial=ID][,transport=pci|mmio][,queues=N][,cache=none|writeback][,aio=io_uring|threads][,poll=US] */
+/* PATH[,readonly][,serial=ID][,transport=pci|mmio][,queues=N][,cache=none|writeback][,aio=io_uring|threads][,poll=US|auto] */
 static int parse_disk(const char *arg, struct vm_config *c, char *err, size_t errlen)
 {
 	struct vm_disk_config *d;
@@ -227,6 +228,8 @@ static int parse_disk(const char *arg, struct vm_config *c, char *err, size_t er
 				return -EINVAL;
 			}
 			d->queues = (unsigned int)q;
+		} else if (len == 9 && !strncmp(o, "poll=auto", 9)) {
+			d->poll_set = false;
 		} else if (len > 5 && !strncmp(o, "poll=", 5)) {
 			char num[8] = { 0 }, *e;
 			unsigned long us;
@@ -234,7 +237,7 @@ static int parse_disk(const char *arg, struct vm_config *c, char *err, size_t er
 			memcpy(num, o + 5, MIN(len - 5, sizeof(num) - 1));
 			us = strtoul(num, &e, 10);
 			if (len - 5 >= sizeof(num) || *e || !num[0] || us > VM_DISK_POLL_US_MAX) {
-				snprintf(err, errlen, "invalid --disk poll '%.*s' (expected microseconds, 0-%d)",
+				snprintf(err, errlen, "invalid --disk poll '%.*s' (expected auto or microseconds, 0-%d)",
 					 (int)(len - 5), o + 5, VM_DISK_POLL_US_MAX);
 				return -EINVAL;
 			}
@@ -251,7 +254,7 @@ static int parse_disk(const char *arg, struct vm_config *c, char *err, size_t er
 		} else {
 			snprintf(err, errlen,
 				 "invalid --disk option '%.*s' (expected readonly, serial=ID (up to 20 bytes), "
-				 "transport=pci|mmio, queues=N, cache=none|writeback, aio=io_uring|threads or poll=US)",
+				 "transport=pci|mmio, queues=N, cache=none|writeback, aio=io_uring|threads or poll=US|auto)",
 				 (int)len, o);
 			return -EINVAL;
 		}

@@ -303,8 +303,20 @@ int attach_virtio(struct vm *vm, const struct virtio_device_ops *ops, void *impl
 /* Phase: virtio devices (disks, console, entropy) on their transports */
 static int build_virtio(struct vm *vm, char *err, size_t errlen)
 {
+	unsigned int auto_poll_us = 0;
 	int r;
 
+	for (unsigned int i = 0; i < vm->cfg.nr_disks; i++) {
+		const struct vm_disk_config *d = &vm->cfg.disks[i];
+
+		if (!d->poll_set && !auto_poll_us) {
+			uint64_t wake_ns = event_wake_cost_ns();
+
+			auto_poll_us = event_auto_poll_us(wake_ns);
+			log_debug("a thread wake-up costs %llu ns here: disks poll their queues for up to %u us",
+				  (unsigned long long)wake_ns, auto_poll_us);
+		}
+	}
 	for (unsigned int i = 0; i < vm->cfg.nr_disks; i++) {
 		const struct vm_disk_config *d = &vm->cfg.disks[i];
 		struct virtio_blk_config bc = {
@@ -319,7 +331,7 @@ static int build_virtio(struct vm *vm, char *err, size_t errlen)
 							  : DISK_AIO_AUTO,
 			/* Both transports serve kicks on the I/O thread: completions are reaped there. */
 			.loop = &vm->io.loop,
-			.poll_us = d->poll_set ? d->poll_us : VM_DISK_POLL_US_DEFAULT,
+			.poll_us = d->poll_set ? d->poll_us : auto_poll_us,
 		};
 		struct virtio_blk *blk = virtio_blk_create(&bc, err, errlen);
 		struct vm_dev_snapshot before;

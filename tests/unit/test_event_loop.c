@@ -87,10 +87,45 @@ static void test_window_opens_with_short_sleeps_and_closes_when_idle(void **stat
 	close(efd);
 }
 
+/* The automatic window: 16 wake-ups' worth, clamped; the minimum when unmeasured. */
+static void test_auto_poll_window_scales_with_the_wake_cost(void **state)
+{
+	(void)state;
+	assert_int_equal(event_auto_poll_us(0), EVENT_AUTO_POLL_MIN_US);
+	assert_int_equal(event_auto_poll_us(500), EVENT_AUTO_POLL_MIN_US);              /* 8 us */
+	assert_int_equal(event_auto_poll_us(2000), 2000 * EVENT_AUTO_POLL_WAKES / 1000); /* bare metal: 32 us */
+	assert_int_equal(event_auto_poll_us(62500), 62500 * EVENT_AUTO_POLL_WAKES / 1000); /* nested: 1000 us */
+	assert_int_equal(event_auto_poll_us(10 * 1000 * 1000), EVENT_AUTO_POLL_MAX_US);
+	assert_int_equal(event_auto_poll_us(UINT64_MAX), EVENT_AUTO_POLL_MAX_US); /* no overflow to small */
+}
+
+static void test_wake_cost_median(void **state)
+{
+	uint64_t s[] = { 9, 1, 500, 3, 4 }, one[] = { 7 };
+
+	(void)state;
+	assert_int_equal(event_wake_cost_median(s, 5), 4); /* one slow outlier does not count */
+	assert_int_equal(event_wake_cost_median(one, 1), 7);
+	assert_int_equal(event_wake_cost_median(NULL, 0), 0);
+}
+
+/* A real measurement: two threads, eventfds; a wake-up takes some time, and not seconds. */
+static void test_wake_cost_is_measured(void **state)
+{
+	uint64_t ns = event_wake_cost_ns();
+
+	(void)state;
+	assert_true(ns > 0);
+	assert_true(ns < 100 * 1000 * 1000ull);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_window_opens_with_short_sleeps_and_closes_when_idle),
+		cmocka_unit_test(test_auto_poll_window_scales_with_the_wake_cost),
+		cmocka_unit_test(test_wake_cost_median),
+		cmocka_unit_test(test_wake_cost_is_measured),
 	};
 
 	return cmocka_run_group_tests_name("event loop pollers", tests, NULL, NULL);

@@ -133,9 +133,12 @@ static void test_disks(void **state)
 	assert_true(c.disks[0].poll_set);
 	assert_int_equal(c.disks[0].poll_us, 0);
 	assert_int_equal(c.disks[1].poll_us, 250);
+	/* auto: the default, also by name, and it overrides an earlier number */
+	assert_int_equal(PARSE(&c, err, "-k", "x", "--disk", "a.img,poll=300,poll=auto"), 0);
+	assert_false(c.disks[0].poll_set);
 	char *bad[] = { "a,queues=0", "a,queues=17", "a,queues=", "a,queues=2x", "a,queues=-1",
 			      "a,queues=99999999999", "a,cache=unsafe", "a,aio=posix", "a,cache=",
-			      "a,poll=", "a,poll=x", "a,poll=-1", "a,poll=10001", "a,poll=99999999999" };
+			      "a,poll=", "a,poll=x", "a,poll=autox", "a,poll=Auto", "a,poll=-1", "a,poll=10001", "a,poll=99999999999" };
 	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(PARSE(&c, err, "-k", "x", "--disk", bad[i]), -EINVAL);
 		assert_non_null(strstr(err, "--disk"));
