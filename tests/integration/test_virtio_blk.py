@@ -152,8 +152,26 @@ def test_second_writer_is_refused(null_guest, tmp_path):
     assert p.stderr.strip().count("\n") == 0 and "in use by another process" in p.stderr, p.stderr
 
 
+def test_auto_poll_window_is_sized_from_the_host(null_guest, tmp_path):
+    """poll=auto (the default) measures a thread wake-up and polls for 16 of them (16-2000 us)."""
+    img = tmp_path / "p.img"
+    img.write_bytes(b"\0" * 65536)
+    env = dict(os.environ, VMKIT_LOG="debug")
+    for opts in ("", ",poll=auto"):
+        p = subprocess.run([VMKIT, "run", "--kernel", null_guest, "--console", "none", "--disk", f"{img}{opts}"],
+                           capture_output=True, text=True, timeout=60, env=env)
+        m = re.search(r"a thread wake-up costs (\d+) ns here: disks poll their queues for up to (\d+) us", p.stderr)
+        assert m, p.stderr[-2000:]
+        wake_ns, window = int(m.group(1)), int(m.group(2))
+        assert wake_ns > 0 and window == min(2000, max(16, wake_ns * 16 // 1000)), m.group(0)
+    # a window given in microseconds is used as it is: nothing measured
+    p = subprocess.run([VMKIT, "run", "--kernel", null_guest, "--console", "none", "--disk", f"{img},poll=300"],
+                       capture_output=True, text=True, timeout=60, env=env)
+    assert "wake-up costs" not in p.stderr, p.stderr[-2000:]
+
+
 @pytest.mark.parametrize("bad", ["x.img,queues=0", "x.img,queues=17", "x.img,cache=unsafe", "x.img,aio=posix",
-                                 "x.img,poll=-1", "x.img,poll=100000"])
+                                 "x.img,poll=-1", "x.img,poll=100000", "x.img,poll=automatic"])
 def test_bad_disk_options_are_usage_errors(bad):
     p = subprocess.run([VMKIT, "run", "--kernel", "k", "--disk", bad], capture_output=True, text=True, timeout=30)
     assert p.returncode == 2, p.stderr
