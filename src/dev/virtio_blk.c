@@ -30,6 +30,8 @@
 #include "vmkit/virtio_blk.h"
 
 #define VIRTIO_ID_BLOCK 2
+/* Polling: an interrupt waits at most this fraction of the polling window for the guest's burst to end. */
+#define BLK_IRQ_DEFER_DIVISOR 4
 
 /* Feature bits (s5.2.3) */
 #define VIRTIO_BLK_F_SIZE_MAX 1
@@ -86,6 +88,7 @@ struct blk_queue {
 	struct virtio_blk *blk;
 	unsigned int index;
 	bool stopped;          /* device reset in progress: pop nothing */
+	uint64_t irq_owed_ns;  /* polling: when a deferred interrupt decision was first owed (0: none) */
 	struct blk_req *free;  /* recycled requests */
 	struct virtq_elem elem; /* pop scratch */
 	struct virtq_elem done; /* push scratch: only id, ndescs and in_len are used */
@@ -104,6 +107,7 @@ struct virtio_blk {
 	struct event_loop *loop; /* polled by it (poll_us) */
 	pthread_t loop_thread;   /* the polling loop's thread, once it has polled */
 	bool loop_thread_known;
+	uint64_t irq_defer_ns;   /* polling: how long an interrupt may wait for the guest's burst to end */
 };
 
 static void blk_complete(void *opaque, struct disk_req **reqs, unsigned int n);
@@ -163,6 +167,7 @@ struct virtio_blk *virtio_blk_create(const struct virtio_blk_config *cfg, char *
 			goto fail;
 		}
 		b->loop = cfg->loop;
+		b->irq_defer_ns = (uint64_t)cfg->poll_us * 1000 / BLK_IRQ_DEFER_DIVISOR;
 	}
 	b->readonly = cfg->readonly;
 	snprintf(b->serial, sizeof(b->serial), "%s", cfg->serial ? cfg->serial : "");
@@ -435,6 +440,25 @@ static uint8_t prepare(struct virtio_blk *b, struct virtq_elem *e, struct blk_re
 }
 
 /* The backend finished n operations (on its thread). */
+/*
+ * The interrupt decision after q's used ring moved. While the loop polls,
+ * on its thread, the decision waits for the end of the loop's pass (see
+ * serve_all): the guest is usually still adding requests then, and the
+ * completions of the whole burst share one interrupt, where deciding now
+ * would interrupt the guest in the middle of it. Queue lock held.
+ */
+static void notify_locked(struct virtio_blk *b, struct virtio_dev *vdev, struct blk_queue *q)
+{
+	if (vdev->vq[q->index].polling && b->irq_defer_ns && b->loop_thread_known &&
+	    pthread_equal(b->loop_thread, pthread_self())) {
+		if (!q->irq_owed_ns)
+			__atomic_store_n(&q->irq_owed_ns, now_ns(), __ATOMIC_RELAXED);
+		return;
+	}
+	__atomic_store_n(&q->irq_owed_ns, 0, __ATOMIC_RELAXED);
+	virtio_dev_notify_queue(vdev, q->index);
+}
+
 static void blk_complete(void *opaque, struct disk_req **reqs, unsigned int n)
 {
 	struct virtio_blk *b = opaque;
@@ -462,7 +486,7 @@ static void blk_complete(void *opaque, struct disk_req **reqs, unsigned int n)
 		if (!(dirty & 1))
 			continue;
 		pthread_mutex_lock(&b->queues[i]->lock);
-		virtio_dev_notify_queue(__atomic_load_n(&b->vdev, __ATOMIC_ACQUIRE), i);
+		notify_locked(b, __atomic_load_n(&b->vdev, __ATOMIC_ACQUIRE), b->queues[i]);
 		pthread_mutex_unlock(&b->queues[i]->lock);
 	}
 }
@@ -556,15 +580,22 @@ static unsigned int serve_locked(struct virtio_blk *b, struct virtio_dev *vdev, 
 	submit_locked(q, batch, nb);
 	if (rc < 0)
 		virtio_dev_needs_reset(vdev);
-	virtio_dev_notify_queue(vdev, q->index);
+	if (popped) /* some may have failed at once; the rest complete in blk_complete */
+		notify_locked(b, vdev, q);
 	return popped;
 }
 
-/* Serve every queue, leaving kicks suppressed (polling) or asking for them again. */
+/*
+ * Serve every queue, leaving kicks suppressed (polling) or asking for them
+ * again. Then the interrupts owed (notify_locked): at once when the loop stops
+ * polling or this pass found no new request (the guest's burst has ended, it
+ * waits for completions now), otherwise once they have waited irq_defer_ns.
+ */
 static bool serve_all(struct virtio_blk *b, bool polling)
 {
 	struct virtio_dev *vdev = __atomic_load_n(&b->vdev, __ATOMIC_ACQUIRE);
-	unsigned int n = 0;
+	unsigned int n = 0, done;
+	uint64_t now = 0;
 
 	if (!b->loop_thread_known) {
 		b->loop_thread = pthread_self();
@@ -582,7 +613,23 @@ static bool serve_all(struct virtio_blk *b, bool polling)
 		}
 		pthread_mutex_unlock(&q->lock);
 	}
-	return n + disk_poll(b->disk) > 0;
+	done = disk_poll(b->disk);
+	for (unsigned int i = 0; i < b->num_queues; i++) {
+		struct blk_queue *q = b->queues[i];
+
+		if (!__atomic_load_n(&q->irq_owed_ns, __ATOMIC_RELAXED))
+			continue; /* only this thread sets it */
+		if (polling && n && !now)
+			now = now_ns();
+		pthread_mutex_lock(&q->lock);
+		if (q->irq_owed_ns && (!polling || !n || now - q->irq_owed_ns >= b->irq_defer_ns)) {
+			__atomic_store_n(&q->irq_owed_ns, 0, __ATOMIC_RELAXED);
+			if (!q->stopped)
+				virtio_dev_notify_queue(vdev, i);
+		}
+		pthread_mutex_unlock(&q->lock);
+	}
+	return n + done > 0;
 }
 
 /* event_loop poller: take what the guest added since (its kicks stay suppressed). */
@@ -653,6 +700,7 @@ static void blk_reset(void *impl)
 	for (unsigned int i = 0; i < b->num_queues; i++) {
 		pthread_mutex_lock(&b->queues[i]->lock);
 		b->queues[i]->stopped = true;
+		__atomic_store_n(&b->queues[i]->irq_owed_ns, 0, __ATOMIC_RELAXED); /* a reset queue owes nothing */
 		pthread_mutex_unlock(&b->queues[i]->lock);
 	}
 	disk_drain(b->disk);
