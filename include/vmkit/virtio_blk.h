@@ -42,7 +42,9 @@ struct virtio_blk_config {
 	 * With a loop: after serving its queues the loop keeps polling them for
 	 * up to this long (adaptive, see event_loop_add_poller) with the guest's
 	 * kicks suppressed, so a busy guest adds requests without VM exits.
-	 * 0: no polling (every new batch is announced by a kick). Saving the
+	 * While it polls, the interrupt for completions waits for the end of
+	 * the guest's burst (a pass that finds nothing new), up to a quarter
+	 * of this. 0: no polling (every new batch is announced by a kick). Saving the
 	 * device's state (snapshots) must wait until the loop has stopped: a
 	 * polling loop takes requests that no kick announced.
 	 */
