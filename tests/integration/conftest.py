@@ -128,12 +128,22 @@ STALL_RE = r"rcu: INFO: rcu_[a-z]+ detected stalls|rcu_[a-z]+ kthread starved|bl
 SCENARIO_RUNNER = r"""
 scenario_dir=$(mktemp -d)
 trap 'rm -rf "$scenario_dir"' EXIT
-kill_tree() {
-    for c in $(pgrep -P "$1"); do kill_tree "$c"; done
-    kill -KILL "$1" 2>/dev/null
+child_pids() {  # L1's busybox has no pgrep: the children of $1 from /proc/*/stat
+    for s_ in /proc/[0-9]*/stat; do
+        read -r l_ <"$s_" 2>/dev/null || continue
+        set -- "$1" ${l_##*") "}  # after the command name: state, ppid, ...
+        [ "$3" != "$1" ] || { p_=${s_#/proc/}; echo "${p_%/stat}"; }
+    done
+}
+tree_pids() {
+    echo "$1"
+    for c in $(child_pids "$1"); do tree_pids "$c"; done
+}
+kill_tree() {  # the whole tree, gathered first, then killed top-down: $1 dies of the KILL (status 137)
+    kill -KILL $(tree_pids "$1") 2>/dev/null
 }
 vmm_threads() {
-    for c in $(pgrep -P "$1"); do vmm_threads "$c"; done
+    for c in $(child_pids "$1"); do vmm_threads "$c"; done
     case $(cat "/proc/$1/comm" 2>/dev/null) in vmkit*|qemu-system*) ;; *) return ;; esac
     for task in /proc/$1/task/*; do  # not $t: shell variables are global (the watcher counts in $t)
         printf ' %s:%s(%s)' "$(cat "$task/comm")" "$(sed 's/.*) //' "$task/stat" | cut -d' ' -f1)" \
@@ -161,6 +171,7 @@ run_scenario() {
         kill $watcher 2>/dev/null; wait $watcher 2>/dev/null
         why=$(cat "$out.why" 2>/dev/null)
         threads=$(cat "$out.threads" 2>/dev/null)
+        [ "${why#time limit}" = "$why" ] || s=137  # killed at the limit, whatever ended first
         [ $attempt -lt "$4" ] || break
         if [ "$why" = stall ]; then
             echo "=== RIG-STALL attempt $attempt (the L2 kernel reported a stall: nested SVM flake?), retrying"
