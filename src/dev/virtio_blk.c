@@ -439,7 +439,6 @@ static uint8_t prepare(struct virtio_blk *b, struct virtq_elem *e, struct blk_re
 	}
 }
 
-/* The backend finished n operations (on its thread). */
 /*
  * The interrupt decision after q's used ring moved. While the loop polls,
  * on its thread, the decision waits for the end of the loop's pass (see
@@ -459,6 +458,7 @@ static void notify_locked(struct virtio_blk *b, struct virtio_dev *vdev, struct 
 	virtio_dev_notify_queue(vdev, q->index);
 }
 
+/* The backend finished n operations (on its thread). */
 static void blk_complete(void *opaque, struct disk_req **reqs, unsigned int n)
 {
 	struct virtio_blk *b = opaque;

@@ -111,11 +111,8 @@ unsigned int event_auto_poll_us(uint64_t wake_ns)
 {
 	uint64_t us;
 
-	if (wake_ns >= (uint64_t)EVENT_AUTO_POLL_MAX_US * 1000) /* and no overflow below */
+	if (wake_ns >= (uint64_t)EVENT_AUTO_POLL_MAX_US * 1000 / EVENT_AUTO_POLL_WAKES) /* no overflow below */
 		return EVENT_AUTO_POLL_MAX_US;
 	us = wake_ns * EVENT_AUTO_POLL_WAKES / 1000;
-
-	if (us < EVENT_AUTO_POLL_MIN_US)
-		return EVENT_AUTO_POLL_MIN_US;
-	return us > EVENT_AUTO_POLL_MAX_US ? EVENT_AUTO_POLL_MAX_US : (unsigned int)us;
+	return us < EVENT_AUTO_POLL_MIN_US ? EVENT_AUTO_POLL_MIN_US : (unsigned int)us;
 }
