@@ -143,12 +143,13 @@ kill_tree() {  # the whole tree, gathered first, then killed top-down: $1 dies o
     kill -KILL $(tree_pids "$1") 2>/dev/null
 }
 vmm_threads() {
-    for c in $(child_pids "$1"); do vmm_threads "$c"; done
-    case $(cat "/proc/$1/comm" 2>/dev/null) in vmkit*|qemu-system*) ;; *) return ;; esac
-    for task in /proc/$1/task/*; do  # not $t: shell variables are global (the watcher counts in $t)
-        printf ' %s:%s(%s)' "$(cat "$task/comm")" "$(sed 's/.*) //' "$task/stat" | cut -d' ' -f1)" \
-            "$(cat "$task/wchan")"
-    done 2>/dev/null
+    for p in $(tree_pids "$1"); do
+        case $(cat "/proc/$p/comm" 2>/dev/null) in vmkit*|qemu-system*) ;; *) continue ;; esac
+        for task in /proc/$p/task/*; do  # not $t: shell variables are global (the watcher counts in $t)
+            printf ' %s:%s(%s)' "$(cat "$task/comm")" "$(sed 's/.*) //' "$task/stat" | cut -d' ' -f1)" \
+                "$(cat "$task/wchan")"
+        done 2>/dev/null
+    done
 }
 watch_scenario() {
     t=0
