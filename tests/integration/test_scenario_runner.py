@@ -65,6 +65,8 @@ def test_a_stall_is_killed_early_and_retried(tmp_path):
     assert status == 0, out
     assert "=== RIG-STALL attempt 1" in out and "booted" in out
     assert STALL_LINE not in out  # the judged output is the last attempt's
+    # ... and the retried attempt's last lines are kept, unmatchable
+    assert "=== attempt 1 said: " + STALL_LINE.replace(" ", "~") in out, out
     assert len(tries.read_text().split()) == 2
     assert took < 60  # killed on the stall line, not at the 100 s limit
 

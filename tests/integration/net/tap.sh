@@ -6,11 +6,12 @@
 #   DIR holds checks.cpio.gz and iproute2's ip with its libraries (the rig's
 #   busybox ip cannot make veth pairs).
 vmkit=$1 kernel=$2 initrd=$3 dir=$4 queues=$5 cpus=$6 mib=$7
-# Outside the rig (a host with VT-x/AMD-V runs this natively) everything
-# happens in private mount and network namespaces: the host's network,
-# /etc/resolv.conf and /tmp are left alone.
-if [ ! -f /rig/cmd ] && [ -z "$VMKIT_NET_PRIVATE" ]; then
-	VMKIT_NET_PRIVATE=1 exec unshare --mount --net sh "$0" "$@"
+# Everything happens in private mount and network namespaces: natively the
+# host's network and /tmp are left alone, and in the rig a re-run after a
+# kill at the time limit (no clean-up ran) starts without the killed run's
+# vmtap0 and bridge (they would make TUNSETIFF fail with EBUSY).
+if [ -z "$VMKIT_NET_PRIVATE" ]; then
+	VMKIT_NET_PRIVATE=1 exec unshare -m -n sh "$0" "$@"
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -50,6 +51,13 @@ cat "$initrd" "$dir/checks.cpio.gz" >$work/l2-net.img
 "$vmkit" run --kernel "$kernel" --initrd $work/l2-net.img --memory 512M --cpus "$cpus" --console stdio \
 	--net "tap=vmtap0,queues=$queues" --cmdline "console=ttyS0 quiet vmkit.check=net-tap net.mib=$mib" </dev/null
 s=$?
+# The guest is gone: a receiver still waiting now never gets its data (the
+# guest could not connect, or powered off mid-transfer). Give it a moment to
+# finish writing, then stop it, so that a failure shows the guest's output
+# instead of a kill at the time limit.
+i=0
+while kill -0 $up 2>/dev/null && [ $i -lt 10 ]; do sleep 0.5; i=$((i + 1)); done
+kill $up 2>/dev/null
 wait $up
 echo "VMKIT-L1 up sha256=$(sha256sum $work/up | cut -d' ' -f1) bytes=$(wc -c <$work/up)"
 kill $down $peer 2>/dev/null
