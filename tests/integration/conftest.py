@@ -131,7 +131,7 @@ scenario_dir=$(mktemp -d)
 trap 'rm -rf "$scenario_dir"' EXIT
 child_pids() {  # L1's busybox has no pgrep: the children of $1 from /proc/*/stat
     for s_ in /proc/[0-9]*/stat; do
-        read -r l_ <"$s_" 2>/dev/null || continue
+        { read -r l_ <"$s_"; } 2>/dev/null || continue  # (it may have ended meanwhile)
         set -- "$1" ${l_##*") "}  # after the command name: state, ppid, ...
         [ "$3" != "$1" ] || { p_=${s_#/proc/}; echo "${p_%/stat}"; }
     done

@@ -15,7 +15,9 @@ pytestmark = pytest.mark.skipif(host_has_hw_virt(), reason="the rig is only used
 
 
 def qemu_pids(marker):
-    out = subprocess.run(["pgrep", "-f", f"^qemu-system-x86_64 .*{marker}"], capture_output=True, text=True)
+    # QEMU itself (named by its path when tests/rig/qemu fetched it), not the
+    # `timeout` that runs it: a stopped `timeout` would never pass the rig's TERM on
+    out = subprocess.run(["pgrep", "-f", f"^[^ ]*qemu-system-x86_64 .*{marker}"], capture_output=True, text=True)
     return [int(p) for p in out.stdout.split()]
 
 
