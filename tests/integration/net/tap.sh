@@ -60,7 +60,5 @@ while kill -0 $up 2>/dev/null && [ $i -lt 10 ]; do sleep 0.5; i=$((i + 1)); done
 kill $up 2>/dev/null
 wait $up
 echo "VMKIT-L1 up sha256=$(sha256sum $work/up | cut -d' ' -f1) bytes=$(wc -c <$work/up)"
-kill $down $peer 2>/dev/null
-ip link del br0
-ip link del vmtap0
+kill $down $peer 2>/dev/null # (the links go with the private namespace)
 exit $s
